@@ -1,0 +1,149 @@
+// Package hub knows which local connections are in which room and fans bus
+// traffic out to them without ever blocking: each connection has its own
+// bounded queue, and one whose queue is full is closed as a slow consumer.
+//
+// A room is subscribed to the Bus while it has at least one local
+// connection: on the first Join and until the last Leave.
+//
+// Lock order: shard.mu, then Room.mu. Neither is held while subscribing to
+// or unsubscribing from the Bus, nor while a connection is closed.
+package hub
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parleychat/parley"
+)
+
+// CloseReason says why the hub closes a connection.
+type CloseReason uint8
+
+// CloseReason values.
+const (
+	// CloseSlowConsumer: the connection's queue was full. Close at once; the
+	// client may reconnect.
+	CloseSlowConsumer CloseReason = iota + 1
+	// CloseDisconnected: DisconnectUser named the connection's user. Close
+	// cleanly after the frames already queued, so the client stays away.
+	CloseDisconnected
+	// CloseRoomDeleted: the room was deleted. Close cleanly.
+	CloseRoomDeleted
+)
+
+// Conn is what the hub needs of a connection.
+type Conn interface {
+	// Enqueue adds frame to the connection's send queue without blocking;
+	// frame is shared with other connections and must not be modified. It
+	// returns false when the queue is full.
+	Enqueue(frame []byte) bool
+	// Close ends the connection for reason without blocking.
+	Close(reason CloseReason)
+	// UserID is the user the connection belongs to.
+	UserID() string
+}
+
+const numShards = 32
+
+// Hub is the set of rooms with local connections. Create it with New.
+type Hub struct {
+	bus   parley.Bus
+	seed  maphash.Seed
+	slow  atomic.Uint64
+	shard [numShards]shard
+}
+
+type shard struct {
+	mu    sync.Mutex
+	rooms map[string]*Room
+}
+
+// New returns a Hub whose rooms receive their traffic from bus.
+func New(bus parley.Bus) *Hub {
+	h := &Hub{bus: bus, seed: maphash.MakeSeed()}
+	for i := range h.shard {
+		h.shard[i].rooms = make(map[string]*Room)
+	}
+	return h
+}
+
+func (h *Hub) shardOf(roomID string) *shard {
+	return &h.shard[maphash.String(h.seed, roomID)%numShards]
+}
+
+// SlowConsumerCloses is the number of connections closed because their
+// queue was full.
+func (h *Hub) SlowConsumerCloses() uint64 { return h.slow.Load() }
+
+// Join adds c to the room described by room (as the caller loaded it from
+// the Store), subscribing the room to the bus when c is its first local
+// connection. The returned Room holds the settings shared by the room's
+// connections; pass it to Leave when c ends.
+func (h *Hub) Join(room *parley.Room, c Conn) (*Room, error) {
+	s := h.shardOf(room.ID)
+	s.mu.Lock()
+	r := s.rooms[room.ID]
+	creator := r == nil
+	if creator {
+		r = newRoom(h, room)
+		s.rooms[room.ID] = r
+	}
+	r.refs++
+	s.mu.Unlock()
+
+	if creator {
+		r.unsub, r.err = h.bus.Subscribe(room.ID, r.deliver)
+		close(r.ready)
+	} else {
+		<-r.ready
+	}
+	if r.err != nil {
+		h.release(r)
+		return nil, r.err
+	}
+	r.add(c)
+	r.offerSettings(room)
+	return r, nil
+}
+
+// Leave removes c from r and unsubscribes the room from the bus when it
+// was the last local connection. Leaving twice is harmless.
+func (h *Hub) Leave(r *Room, c Conn) {
+	if r.remove(c) {
+		h.release(r)
+	}
+}
+
+// release drops one reference to r taken by Join.
+func (h *Hub) release(r *Room) {
+	s := h.shardOf(r.id)
+	s.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	if last && s.rooms[r.id] == r {
+		delete(s.rooms, r.id)
+	}
+	s.mu.Unlock()
+	if last && r.unsub != nil {
+		r.unsub()
+	}
+}
+
+// Rooms calls fn with every room that has local connections and their
+// number. fn must not call the Hub.
+func (h *Hub) Rooms(fn func(roomID string, conns int)) {
+	for i := range h.shard {
+		s := &h.shard[i]
+		s.mu.Lock()
+		for id, r := range s.rooms {
+			r.mu.RLock()
+			n := len(r.conns)
+			r.mu.RUnlock()
+			if n > 0 {
+				fn(id, n)
+			}
+		}
+		s.mu.Unlock()
+	}
+}

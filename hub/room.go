@@ -1,0 +1,129 @@
+package hub
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/parleychat/parley"
+)
+
+// Room is one room's local connections and the settings they share.
+type Room struct {
+	hub *Hub
+	id  string
+
+	// Set by the creating Join before ready is closed; read-only after.
+	ready chan struct{}
+	unsub func()
+	err   error
+
+	// refs counts Joins not yet released; guarded by the shard's mutex.
+	refs int
+
+	settings atomic.Pointer[parley.Room]
+
+	mu    sync.RWMutex
+	conns []Conn       // delivery order: join order, with swap-removal
+	index map[Conn]int // position in conns
+}
+
+func newRoom(h *Hub, room *parley.Room) *Room {
+	r := &Room{hub: h, id: room.ID, ready: make(chan struct{}), index: make(map[Conn]int)}
+	r.settings.Store(room)
+	return r
+}
+
+// ID is the room's bare ID.
+func (r *Room) ID() string { return r.id }
+
+// Settings returns the room as last loaded or updated on the bus. It is
+// shared and must not be modified.
+func (r *Room) Settings() *parley.Room { return r.settings.Load() }
+
+// offerSettings installs room unless the current settings are newer.
+func (r *Room) offerSettings(room *parley.Room) {
+	for {
+		cur := r.settings.Load()
+		if cur == room || cur.UpdateTime.After(room.UpdateTime) {
+			return
+		}
+		if r.settings.CompareAndSwap(cur, room) {
+			return
+		}
+	}
+}
+
+func (r *Room) add(c Conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.index[c]; ok {
+		return
+	}
+	r.index[c] = len(r.conns)
+	r.conns = append(r.conns, c)
+}
+
+// remove reports whether c was in the room.
+func (r *Room) remove(c Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, ok := r.index[c]
+	if !ok {
+		return false
+	}
+	last := len(r.conns) - 1
+	r.conns[i] = r.conns[last]
+	r.index[r.conns[i]] = i
+	r.conns[last] = nil
+	r.conns = r.conns[:last]
+	delete(r.index, c)
+	return true
+}
+
+// deliver is the room's bus subscription. It runs on the bus's delivery
+// path and never blocks.
+func (r *Room) deliver(m *parley.BusMessage) {
+	switch m.Kind {
+	case parley.Broadcast:
+		r.broadcast(m.Frame, "")
+	case parley.DisconnectUser:
+		r.broadcast(m.Frame, m.UserID)
+	case parley.RoomUpdated:
+		if m.Room != nil {
+			r.offerSettings(m.Room)
+		}
+	case parley.RoomDeleted:
+		r.closeAll(CloseRoomDeleted)
+	}
+}
+
+// broadcast enqueues frame to every connection, closes those whose queue is
+// full, and then closes the connections of user cleanly when user is set.
+func (r *Room) broadcast(frame []byte, user string) {
+	var slow, kicked []Conn
+	r.mu.RLock()
+	for _, c := range r.conns {
+		if len(frame) > 0 && !c.Enqueue(frame) {
+			slow = append(slow, c)
+		} else if user != "" && c.UserID() == user {
+			kicked = append(kicked, c)
+		}
+	}
+	r.mu.RUnlock()
+	for _, c := range slow {
+		r.hub.slow.Add(1)
+		c.Close(CloseSlowConsumer)
+	}
+	for _, c := range kicked {
+		c.Close(CloseDisconnected)
+	}
+}
+
+func (r *Room) closeAll(reason CloseReason) {
+	r.mu.RLock()
+	conns := append([]Conn(nil), r.conns...)
+	r.mu.RUnlock()
+	for _, c := range conns {
+		c.Close(reason)
+	}
+}
