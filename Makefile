@@ -26,7 +26,7 @@ $(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package-lock.json
 	cd $(JS_DIR) && $(NPM) ci --no-audit --no-fund
 
 test-js: build $(JS_DIR)/node_modules/.package-lock.json
-	cd $(JS_DIR) && PARLEY_BIN=$(CURDIR)/bin/parley node --test
+	cd $(JS_DIR) && PARLEY_BIN=$(CURDIR)/bin/parley node --test --test-concurrency=4
 
 test-bench: build
 	./scripts/bench-smoke.sh bin/parley
