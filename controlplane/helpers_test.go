@@ -1,0 +1,180 @@
+package controlplane_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ivschat"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/bus/inmem"
+	"github.com/parleychat/parley/controlplane"
+	"github.com/parleychat/parley/store/sqlite"
+)
+
+const (
+	testRegion  = "us-east-1"
+	testAccount = "123456789012"
+)
+
+// env is a Server on a real SQLite store and in-process bus, served over
+// HTTP and driven by the official ivschat client.
+type env struct {
+	srv     *controlplane.Server
+	http    *httptest.Server
+	client  *ivschat.Client
+	store   *sqlite.Store
+	bus     *inmem.Bus
+	chatLog *recordingChatLog
+	sealer  *jsonSealer
+}
+
+// newEnv starts a server; configure adjusts it before it serves.
+func newEnv(t *testing.T, configure func(*controlplane.Server)) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bus := inmem.New()
+	t.Cleanup(func() { bus.Close() })
+	e := &env{store: st, bus: bus, chatLog: &recordingChatLog{}, sealer: &jsonSealer{}}
+	e.srv = &controlplane.Server{
+		Store: st, Bus: bus, Tokens: e.sealer, ChatLog: e.chatLog,
+		Region: testRegion, AccountID: testAccount,
+	}
+	if configure != nil {
+		configure(e.srv)
+	}
+	e.http = httptest.NewServer(e.srv)
+	t.Cleanup(e.http.Close)
+	e.client = ivschat.New(ivschat.Options{
+		Region:       testRegion,
+		BaseEndpoint: aws.String(e.http.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Retryer:      aws.NopRetryer{},
+	})
+	return e
+}
+
+// jsonSealer is a TokenSealer whose tokens are base64url JSON claims.
+type jsonSealer struct{}
+
+func (jsonSealer) Seal(t *parley.ChatToken) (string, error) {
+	b, err := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b), err
+}
+
+func unseal(t *testing.T, tok string) *parley.ChatToken {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		t.Fatalf("decode token: %v", err)
+	}
+	var c parley.ChatToken
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatalf("decode token claims: %v", err)
+	}
+	return &c
+}
+
+// recordingChatLog keeps every record.
+type recordingChatLog struct {
+	mu   sync.Mutex
+	recs []parley.LogRecord
+}
+
+func (c *recordingChatLog) Record(_ context.Context, r *parley.LogRecord) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recs = append(c.recs, *r)
+	return nil
+}
+
+func (c *recordingChatLog) records() []parley.LogRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]parley.LogRecord(nil), c.recs...)
+}
+
+// countingLimiter allows the first limit events of each key, forever.
+type countingLimiter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (l *countingLimiter) Allow(key string, limit int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n == nil {
+		l.n = map[string]int{}
+	}
+	if l.n[key] >= limit {
+		return false
+	}
+	l.n[key]++
+	return true
+}
+
+// subscribe collects the bus messages of a room.
+func (e *env) subscribe(t *testing.T, roomID string) *collector {
+	t.Helper()
+	c := &collector{}
+	unsub, err := e.bus.Subscribe(roomID, func(m *parley.BusMessage) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.msgs = append(c.msgs, m)
+	})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	t.Cleanup(unsub)
+	return c
+}
+
+type collector struct {
+	mu   sync.Mutex
+	msgs []*parley.BusMessage
+}
+
+// wait polls until n messages arrived and returns them.
+func (c *collector) wait(t *testing.T, n int) []*parley.BusMessage {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		got := append([]*parley.BusMessage(nil), c.msgs...)
+		c.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d bus messages, want %d", len(got), n)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for a condition
+	}
+}
+
+// as asserts that err is of type T and returns it.
+func as[T error](t *testing.T, err error) T {
+	t.Helper()
+	var target T
+	if !errors.As(err, &target) {
+		t.Fatalf("err = %v (%T), want %T", err, err, target)
+	}
+	return target
+}
+
+func roomARN(id string) string {
+	return parley.ARN{Region: testRegion, AccountID: testAccount, Resource: parley.ResourceRoom, ID: id}.String()
+}
