@@ -178,7 +178,9 @@ func TestUpdateRoom(t *testing.T) {
 		{"Limits", ivschat.UpdateRoomInput{MaximumMessageRatePerSecond: aws.Int32(3), MaximumMessageLength: aws.Int32(7)},
 			func(v *roomView) { v.Rate, v.Length = 3, 7 }},
 		{"FallbackOnly", ivschat.UpdateRoomInput{MessageReviewHandler: &types.MessageReviewHandler{FallbackResult: types.FallbackResultAllow}},
-			func(v *roomView) { v.Handler = &types.MessageReviewHandler{Uri: &lambda, FallbackResult: types.FallbackResultAllow} }},
+			func(v *roomView) {
+				v.Handler = &types.MessageReviewHandler{Uri: &lambda, FallbackResult: types.FallbackResultAllow}
+			}},
 		{"RemoveHandler", ivschat.UpdateRoomInput{MessageReviewHandler: &types.MessageReviewHandler{Uri: aws.String("")}},
 			func(v *roomView) { v.Handler = nil }},
 		{"ClearLogging", ivschat.UpdateRoomInput{LoggingConfigurationIdentifiers: []string{}},
