@@ -1,0 +1,192 @@
+// Package sqlite is the embedded parley.Store: one SQLite file, written
+// through modernc.org/sqlite (pure Go, no cgo).
+//
+// The file is in WAL mode with synchronous=FULL, so a commit returns only
+// once the WAL is on disk: a nil error from a write means the change
+// survives a crash or power loss. All writes go through one connection and
+// start with BEGIN IMMEDIATE, so writers are serialised, quota checks and
+// inserts cannot interleave, and a second process on the same file waits
+// (busy_timeout) instead of failing. Reads use a separate pool of read-only
+// connections, which WAL lets run alongside the writer.
+//
+// UseToken, called for every WebSocket connect, is group-committed: calls
+// that arrive while a commit is in flight share the next transaction and its
+// single fsync.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ parley.Store = (*Store)(nil)
+
+// Connection settings. busy_timeout covers another process holding the
+// write lock (for example during its migrations).
+const (
+	writeParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	readParams = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
+)
+
+// Store is a parley.Store kept in one SQLite file. Its methods are safe for
+// concurrent use.
+type Store struct {
+	path  string
+	write *sql.DB // one connection: writes are serialised
+	read  *sql.DB // read-only connections
+
+	findRoom    *sql.Stmt // on read
+	insertToken *sql.Stmt // on write
+
+	tokens chan *tokenRequest // to the group committer; unbuffered
+	done   chan struct{}      // closed by Close
+	wg     sync.WaitGroup     // the group committer
+	once   sync.Once
+}
+
+// Open opens the SQLite database at path, creating it if needed, and
+// applies the schema migrations it lacks. The Store owns a background
+// goroutine until Close.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open sqlite store: invalid path %q", path)
+	}
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: path, tokens: make(chan *tokenRequest), done: make(chan struct{})}
+	if err := s.open(ctx, ms); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	s.wg.Add(1)
+	go s.commitTokens()
+	return s, nil
+}
+
+// open connects the two pools, migrates and prepares the hot statements.
+func (s *Store) open(ctx context.Context, ms []migration) error {
+	var err error
+	if s.write, err = sql.Open("sqlite", s.path+"?"+writeParams); err != nil {
+		return err
+	}
+	s.write.SetMaxOpenConns(1)
+	s.write.SetMaxIdleConns(1)
+	s.write.SetConnMaxLifetime(0)
+	s.write.SetConnMaxIdleTime(0)
+	var mode string
+	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal_mode is %q, want wal", mode)
+	}
+	if err := migrate(ctx, s.write, ms); err != nil {
+		return err
+	}
+	if s.read, err = sql.Open("sqlite", s.path+"?"+readParams); err != nil {
+		return err
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	s.read.SetMaxOpenConns(n)
+	s.read.SetMaxIdleConns(n)
+	if s.findRoom, err = s.read.PrepareContext(ctx, selectRoom+" WHERE r.id = ?"); err != nil {
+		return fmt.Errorf("prepare find room: %w", err)
+	}
+	if s.insertToken, err = s.write.PrepareContext(ctx, insertToken); err != nil {
+		return fmt.Errorf("prepare insert token: %w", err)
+	}
+	return nil
+}
+
+// Close stops the background goroutine and closes the database. It is safe
+// to call more than once; calls after the first return nil.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.done)
+		s.wg.Wait()
+		err = s.closeDBs()
+	})
+	return err
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.findRoom, s.insertToken} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	for _, db := range []*sql.DB{s.read, s.write} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close sqlite store: %w", err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// writeTx runs fn in an immediate transaction on the write connection and
+// commits. A *parley.Error from fn is returned as it is; other errors are
+// wrapped with op.
+func (s *Store) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		var pe *parley.Error
+		if errors.As(err, &pe) {
+			return err
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", op, err)
+	}
+	return nil
+}
+
+// nanos and fromNanos convert times to and from the stored Unix nanoseconds.
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// quotaExceeded is ServiceQuotaExceededException for a create that would
+// pass limit.
+func quotaExceeded(what, id string, limit int) *parley.Error {
+	return &parley.Error{
+		Code:         parley.ServiceQuotaExceededException,
+		Message:      fmt.Sprintf("%s quota of %d reached", what, limit),
+		ResourceID:   id,
+		ResourceType: parley.ResourceTypeRoom,
+		Limit:        limit,
+	}
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
