@@ -1,0 +1,106 @@
+package messaging
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/hub"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the messaging side's Prometheus collectors. They exist even
+// when no Registerer is set, so code can use them unconditionally.
+type metrics struct {
+	conns     *connsCollector
+	delivered *prometheus.CounterVec
+	errors    *prometheus.CounterVec
+	slow      prometheus.CounterFunc
+
+	// Children resolved once: counting a delivery costs no label lookup.
+	deliveredMessage, deliveredEvent, deliveredError prometheus.Counter
+}
+
+func newMetrics(h *hub.Hub) *metrics {
+	m := &metrics{
+		conns: &connsCollector{hub: h, desc: prometheus.NewDesc("parley_ws_connections",
+			"Open messaging WebSocket connections on this node, per room.", []string{"room"}, nil)},
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_ws_frames_delivered_total",
+			Help: "Frames written to messaging clients, by frame type.",
+		}, []string{"type"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_ws_errors_total",
+			Help: "ERROR frames sent to messaging clients, by ErrorCode.",
+		}, []string{"code"}),
+		slow: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_ws_slow_consumer_closes_total",
+			Help: "Connections closed because their send queue was full.",
+		}, func() float64 { return float64(h.SlowConsumerCloses()) }),
+	}
+	m.deliveredMessage = m.delivered.WithLabelValues(parley.TypeMessage)
+	m.deliveredEvent = m.delivered.WithLabelValues(parley.TypeEvent)
+	m.deliveredError = m.delivered.WithLabelValues(parley.TypeError)
+	return m
+}
+
+func (m *metrics) register(r prometheus.Registerer) error {
+	var errs []error
+	for _, c := range []prometheus.Collector{m.conns, m.delivered, m.errors, m.slow} {
+		errs = append(errs, r.Register(c))
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	prefixMessage = []byte(`{"Type":"MESSAGE"`)
+	prefixEvent   = []byte(`{"Type":"EVENT"`)
+)
+
+// countDelivered counts a written batch by frame type.
+func (m *metrics) countDelivered(frames [][]byte) {
+	var msg, ev, er int
+	for _, f := range frames {
+		switch {
+		case bytes.HasPrefix(f, prefixMessage):
+			msg++
+		case bytes.HasPrefix(f, prefixEvent):
+			ev++
+		default:
+			er++
+		}
+	}
+	if msg > 0 {
+		m.deliveredMessage.Add(float64(msg))
+	}
+	if ev > 0 {
+		m.deliveredEvent.Add(float64(ev))
+	}
+	if er > 0 {
+		m.deliveredError.Add(float64(er))
+	}
+}
+
+func codeLabel(code int) string { return strconv.Itoa(code) }
+
+// connsCollector reports the hub's connections per room when scraped, so a
+// room's series disappears when its last local connection ends.
+type connsCollector struct {
+	hub  *hub.Hub
+	desc *prometheus.Desc
+}
+
+func (c *connsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *connsCollector) Collect(ch chan<- prometheus.Metric) {
+	type row struct {
+		room string
+		n    int
+	}
+	var rows []row
+	c.hub.Rooms(func(id string, n int) { rows = append(rows, row{id, n}) })
+	for _, r := range rows {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(r.n), r.room)
+	}
+}
