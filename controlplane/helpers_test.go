@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -52,6 +53,7 @@ func newEnv(t *testing.T, configure func(*controlplane.Server)) *env {
 	e.srv = &controlplane.Server{
 		Store: st, Bus: bus, Tokens: e.sealer, ChatLog: e.chatLog,
 		Region: testRegion, AccountID: testAccount,
+		Logger: slog.New(slog.DiscardHandler),
 	}
 	if configure != nil {
 		configure(e.srv)

@@ -154,7 +154,7 @@ func route(r *http.Request) (name, arn string, ok bool) {
 	p := r.URL.EscapedPath()
 	if rest, isTags := strings.CutPrefix(p, "/tags/"); isTags {
 		arn, err := url.PathUnescape(rest)
-		if err != nil || arn == "" {
+		if err != nil {
 			return "", "", false
 		}
 		switch r.Method {

@@ -24,7 +24,11 @@ func decodeTagsPath(req *request) (*fields, *tagsInput, error) {
 		return nil, nil, err
 	}
 	in := &tagsInput{resourceARN: req.arn}
-	f.checkStr("resourceArn", req.arn, ruleResourceArn)
+	if req.arn == "" {
+		f.fail("resourceArn", "is required")
+	} else {
+		f.checkStr("resourceArn", req.arn, ruleResourceArn)
+	}
 	return f, in, nil
 }
 
