@@ -1,0 +1,106 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteTable writes res as a readable table.
+func WriteTable(w io.Writer, res *Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, row := range tableRows(res) {
+		if row[0] == "" {
+			fmt.Fprintln(tw)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	tw.Flush()
+}
+
+// tableRows returns the report as (label, value) pairs; a pair whose label
+// is empty is a section break. The HTML report uses the same rows.
+func tableRows(res *Result) [][2]string {
+	var rows [][2]string
+	add := func(k, format string, a ...any) { rows = append(rows, [2]string{k, fmt.Sprintf(format, a...)}) }
+	brk := func() { rows = append(rows, [2]string{"", ""}) }
+	add("target", "%s (ws %s)", res.URL, res.WSURL)
+	add("load", "%d conns, %d rooms, %d senders, rate %s, payload %d B, window %d",
+		res.Conns, res.Rooms, res.Senders, rateText(res.Rate), res.Payload, res.Window)
+	brk()
+	add("connected", "%d of %d in %.2fs (%.0f conns/s)", res.Connected, res.Conns, res.ConnectSeconds, res.ConnsPerSecond)
+	add("connect time", "p50 %s  p99 %s  max %s", fmtMs(res.ConnectLatency.P50Ms), fmtMs(res.ConnectLatency.P99Ms), fmtMs(res.ConnectLatency.MaxMs))
+	add("connect failures", "%s", countsText(res.ConnectFailures))
+	add("disconnects", "%s", countsText(res.Disconnects))
+	brk()
+	add("sent", "%d by %d senders in %.2fs (%.0f msg/s), %d refused", res.Sent, res.ActiveSenders, res.SendSeconds, res.SentPerSecond, res.Rejected)
+	if len(res.SendFailures) > 0 {
+		add("send failures", "%s", countsText(res.SendFailures))
+	}
+	add("delivered", "%d of %d expected (%.0f/s, peak %.0f/s)", res.Delivered, res.Expected, res.DeliveriesPerSecond, res.PeakDeliveriesPerSecond)
+	add("drain", "%.2fs, %s", res.DrainSeconds, map[bool]string{true: "complete", false: "timed out"}[res.DrainComplete])
+	add("lost", "%d (at %d connections)", res.Lost, res.LossyReceivers)
+	add("duplicated", "%d", res.Duplicated)
+	if res.Spurious > 0 || res.Foreign > 0 {
+		add("misdelivered", "%d refused, %d from another room", res.Spurious, res.Foreign)
+	}
+	for _, s := range res.LossSamples {
+		add("  loss", "%s", s)
+	}
+	brk()
+	l := res.Latency
+	add("latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s",
+		fmtMs(l.P50Ms), fmtMs(l.P90Ms), fmtMs(l.P99Ms), fmtMs(l.P999Ms), fmtMs(l.MaxMs), fmtMs(l.MeanMs))
+	add("ERROR frames", "%s (%d unexpected)", countsText(res.Errors), res.UnexpectedErrors)
+	for _, code := range slices.Sorted(maps.Keys(res.ErrorMessages)) {
+		add("  "+code, "%s", res.ErrorMessages[code])
+	}
+	brk()
+	if s := res.Server; s != nil {
+		add("server pid", "%d", s.PID)
+		add("server RSS", "start %s  connected %s  peak %s  end %s  (%.1f KiB/conn)",
+			fmtBytes(s.RSSStartBytes), fmtBytes(s.RSSConnectedBytes), fmtBytes(s.RSSPeakBytes), fmtBytes(s.RSSEndBytes), s.RSSPerConnBytes/1024)
+		add("server CPU", "%.2fs while sending (%.0f%%), %.2fs in all", s.CPUSecondsSend, 100*rate(s.CPUSecondsSend, res.SendSeconds), s.CPUSecondsTotal)
+		if s.Error != "" {
+			add("server sampling", "%s", s.Error)
+		}
+	}
+	add("client CPU", "%.2fs while sending (%.0f%%), %.2fs in all", res.Client.CPUSecondsSend, 100*rate(res.Client.CPUSecondsSend, res.SendSeconds), res.Client.CPUSecondsTotal)
+	brk()
+	if len(res.Failures) == 0 {
+		add("result", "PASS")
+	} else {
+		add("result", "FAIL: %s", strings.Join(res.Failures, "; "))
+	}
+	return rows
+}
+
+func rateText(r float64) string {
+	if r == 0 {
+		return "max"
+	}
+	return fmt.Sprintf("%g msg/s", r)
+}
+
+// countsText renders a reason→count map, largest first.
+func countsText(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
