@@ -3,6 +3,7 @@ package messaging
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -201,25 +202,34 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// run serves the connection until it ends: it joins the room, then reads
-// and handles requests.
+// join adds the connection to its room before the handshake completes, so
+// that it misses nothing published once the client sees it open.
+func (c *conn) join() error {
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	r, err := c.srv.hub.Join(c.room, c)
+	if err != nil {
+		c.stop()
+		return fmt.Errorf("join room %s: %w", c.room.ID, err)
+	}
+	c.hroom = r
+	return nil
+}
+
+// run serves the upgraded connection until it ends: it reads and handles
+// requests.
 func (c *conn) run(t transport) {
 	s := c.srv
-	c.ctx, c.stop = context.WithCancel(context.Background())
+	defer c.finish()
 	c.mu.Lock()
 	c.t = t
-	if c.reason != 0 { // Shutdown came first
+	slow := c.reason == hub.CloseSlowConsumer
+	if len(c.queue) > 0 || c.closeOut { // queued during the handshake
 		c.startWriterLocked()
 	}
 	c.mu.Unlock()
-	defer c.finish()
-
-	r, err := s.hub.Join(c.room, c)
-	if err != nil {
-		s.logger().Error("join room", "room", c.token.RoomID, "err", err)
+	if slow {
 		return
 	}
-	c.hroom = r
 	ping := orDefault(s.PingInterval, defaultPingInterval)
 	c.mu.Lock()
 	c.pingTimer = time.AfterFunc(ping, func() { c.onPing(ping) })

@@ -179,9 +179,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack(c)
+	if err := c.join(); err != nil {
+		s.logger().Error("messaging handshake", "err", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
 	t, err := upgrade(w, r, raw, int64(max(1<<20, 4*s.maxFrameSize())))
 	if err != nil {
-		return // gorilla has answered the client
+		c.finish() // gorilla has answered the client
+		return
 	}
 	c.run(t)
 }
