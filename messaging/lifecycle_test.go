@@ -109,15 +109,29 @@ func TestShutdown(t *testing.T) {
 func TestKeepalive(t *testing.T) {
 	e := newEnv(t, func(s *messaging.Server) { s.PingInterval = 50 * time.Millisecond })
 	// A client that reads answers pings and stays.
-	alive := e.connect(t, tokenOpts{user: "alive"})
+	alive := e.connect(t, tokenOpts{user: "alive", caps: allCaps})
+	frames := make(chan string, 1)
+	go func() {
+		for {
+			_, b, err := alive.ws.ReadMessage()
+			if err != nil {
+				close(frames)
+				return
+			}
+			frames <- string(b)
+		}
+	}()
 	// A client that never reads never answers and is dropped.
 	e.connect(t, tokenOpts{user: "dead"})
 	waitFor(t, "the dead peer to be dropped", func() bool {
-		alive.tryRead(10 * time.Millisecond) // let the client answer pings
 		return e.metric(t, "parley_ws_connections", nil) == 1
 	})
 	if got := e.metric(t, "parley_ws_connections", map[string]string{"room": e.room.ID}); got != 1 {
 		t.Fatalf("parley_ws_connections{room}=%v, want 1", got)
+	}
+	alive.send(map[string]any{"Action": "SEND_MESSAGE", "RequestId": "still", "Content": "here"})
+	if f, ok := <-frames; !ok || !strings.Contains(f, `"RequestId":"still"`) {
+		t.Fatalf("alive client: got %q, open=%v", f, ok)
 	}
 }
 
