@@ -39,7 +39,7 @@ func TestHandshake(t *testing.T) {
 	})
 	t.Run("ErrTokenExpired", func(t *testing.T) {
 		now := time.Now()
-		tok := e.tokens.seal(t, &parley.ChatToken{ID: parley.NewID(), RoomID: e.room.ID, UserID: "u",
+		tok := e.seal(t, &parley.ChatToken{ID: parley.NewID(), RoomID: e.room.ID, UserID: "u",
 			ConnectDeadline: now.Add(-time.Second), SessionExpiry: now.Add(time.Hour)})
 		if code, body := e.dialStatus(t, tok); code != http.StatusUnauthorized || !strings.Contains(body, "expired") {
 			t.Fatalf("status=%d body=%q, want 401 expired", code, body)
@@ -47,7 +47,7 @@ func TestHandshake(t *testing.T) {
 	})
 	t.Run("ErrSessionExpired", func(t *testing.T) {
 		now := time.Now()
-		tok := e.tokens.seal(t, &parley.ChatToken{ID: parley.NewID(), RoomID: e.room.ID, UserID: "u",
+		tok := e.seal(t, &parley.ChatToken{ID: parley.NewID(), RoomID: e.room.ID, UserID: "u",
 			ConnectDeadline: now.Add(time.Hour), SessionExpiry: now.Add(-time.Second)})
 		if code, _ := e.dialStatus(t, tok); code != http.StatusUnauthorized {
 			t.Fatalf("status=%d, want 401", code)

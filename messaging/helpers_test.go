@@ -3,13 +3,12 @@ package messaging_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/parleychat/parley/bus/inmem"
 	"github.com/parleychat/parley/messaging"
 	"github.com/parleychat/parley/store/sqlite"
+	"github.com/parleychat/parley/token"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -27,7 +27,7 @@ type env struct {
 	srv    *messaging.Server
 	store  *sqlite.Store
 	bus    *inmem.Bus
-	tokens *testSealer
+	tokens *token.Sealer
 	reg    *prometheus.Registry
 	url    string
 	room   *parley.Room
@@ -42,11 +42,17 @@ func newEnv(t *testing.T, configure func(*messaging.Server)) *env {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{store: st, bus: inmem.New(), tokens: newTestSealer(), reg: prometheus.NewRegistry()}
+	key := make([]byte, token.KeySize)
+	rand.Read(key)
+	sealer, err := token.NewSealer(key)
+	if err != nil {
+		t.Fatalf("NewSealer: %v", err)
+	}
+	e := &env{store: st, bus: inmem.New(), tokens: sealer, reg: prometheus.NewRegistry()}
 	e.room = e.createRoom(t, func(*parley.Room) {})
 	e.srv = &messaging.Server{
 		Store: st, Bus: e.bus, Tokens: e.tokens, Registerer: e.reg,
-		ConnectionRate: -1,
+		ConnectionRate: -1, Logger: slog.New(slog.DiscardHandler),
 	}
 	if configure != nil {
 		configure(e.srv)
@@ -106,7 +112,7 @@ func (e *env) token(t *testing.T, o tokenOpts) string {
 		Capabilities: o.caps, Attributes: o.attrs,
 		ConnectDeadline: parley.ConnectDeadlineFor(now, o.session), SessionExpiry: now.Add(o.session),
 	}
-	return e.tokens.seal(t, tok)
+	return e.seal(t, tok)
 }
 
 // dialStatus tries to connect with token and returns the HTTP status of a
@@ -248,33 +254,14 @@ func (c *client) readClose() int {
 	}
 }
 
-// testSealer stands in for token.Sealer: opaque random handles.
-type testSealer struct {
-	mu     sync.Mutex
-	tokens map[string]*parley.ChatToken
-}
-
-func newTestSealer() *testSealer { return &testSealer{tokens: map[string]*parley.ChatToken{}} }
-
-func (s *testSealer) seal(t *testing.T, tok *parley.ChatToken) string {
-	var b [24]byte
-	rand.Read(b[:])
-	raw := "AQICAH" + hex.EncodeToString(b[:])
-	s.mu.Lock()
-	s.tokens[raw] = tok
-	s.mu.Unlock()
-	return raw
-}
-
-func (s *testSealer) Open(raw string) (*parley.ChatToken, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, ok := s.tokens[raw]
-	if !ok {
-		return nil, parley.Errorf(parley.Unauthorized, "invalid chat token")
+// seal seals tok with the env's real token.Sealer.
+func (e *env) seal(t *testing.T, tok *parley.ChatToken) string {
+	t.Helper()
+	raw, err := e.tokens.Seal(tok)
+	if err != nil {
+		t.Fatalf("Seal: %v", err)
 	}
-	c := *tok
-	return &c, nil
+	return raw
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/messaging"
+	"github.com/parleychat/parley/ratelimit"
 )
 
 func TestDisconnectUser(t *testing.T) {
@@ -107,7 +108,7 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestKeepalive(t *testing.T) {
-	e := newEnv(t, func(s *messaging.Server) { s.PingInterval = 50 * time.Millisecond })
+	e := newEnv(t, func(s *messaging.Server) { s.PingInterval = 250 * time.Millisecond })
 	// A client that reads answers pings and stays.
 	alive := e.connect(t, tokenOpts{user: "alive", caps: allCaps})
 	frames := make(chan string, 1)
@@ -136,8 +137,16 @@ func TestKeepalive(t *testing.T) {
 }
 
 func TestRateLimits(t *testing.T) {
-	lim := newCountLimiter()
-	e := newEnv(t, func(s *messaging.Server) { s.Limiter = lim; s.ConnectionRate = 3 })
+	// A frozen clock: nothing refills during the test.
+	now := time.Now()
+	local := ratelimit.NewLocal()
+	local.Now = func() time.Time { return now }
+	lim := &recordingLimiter{Limiter: local, asked: map[string]int{}}
+	e := newEnv(t, func(s *messaging.Server) {
+		s.Limiter = lim
+		s.ConnectionRate = 3
+		s.Now = func() time.Time { return now }
+	})
 	t.Run("Connection", func(t *testing.T) {
 		c := e.connect(t, tokenOpts{user: "u", caps: allCaps})
 		for i := range 3 {
@@ -164,29 +173,21 @@ func TestRateLimits(t *testing.T) {
 	})
 }
 
-// countLimiter allows limit events per key, for ever.
-type countLimiter struct {
+// recordingLimiter remembers the limit asked for each key.
+type recordingLimiter struct {
+	parley.Limiter
 	mu    sync.Mutex
-	n     map[string]int
 	asked map[string]int
 }
 
-func newCountLimiter() *countLimiter {
-	return &countLimiter{n: map[string]int{}, asked: map[string]int{}}
-}
-
-func (l *countLimiter) Allow(key string, limit int) bool {
+func (l *recordingLimiter) Allow(key string, limit int) bool {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.asked[key] = limit
-	if l.n[key] >= limit {
-		return false
-	}
-	l.n[key]++
-	return true
+	l.mu.Unlock()
+	return l.Limiter.Allow(key, limit)
 }
 
-func (l *countLimiter) limits() map[string]int {
+func (l *recordingLimiter) limits() map[string]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return maps.Clone(l.asked)
