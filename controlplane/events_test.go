@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/controlplane"
+	"github.com/parleychat/parley/ratelimit"
 )
 
 // eventFrame is an EVENT frame as clients decode it.
@@ -97,7 +98,11 @@ func ifID(i int, unknown ...int) []string {
 
 func TestEventErrors(t *testing.T) {
 	e := newEnv(t, func(s *controlplane.Server) {
-		s.Limiter = &countingLimiter{}
+		// A stopped clock: the bucket never refills, so exactly the burst
+		// of 2 passes.
+		l := ratelimit.NewLocal()
+		l.Now = func() time.Time { return time.Unix(1e9, 0) }
+		s.Limiter = l
 		s.RateLimits = map[string]int{"SendEvent": 2}
 	})
 	ctx := context.Background()
@@ -174,7 +179,7 @@ func TestCreateChatToken(t *testing.T) {
 			}
 			want := &parley.ChatToken{RoomID: *room.Id, RoomARN: *room.Arn, UserID: *in.UserId, Capabilities: caps,
 				Attributes: in.Attributes, ConnectDeadline: ms.Add(tt.token), SessionExpiry: ms.Add(tt.session)}
-			got := unseal(t, *out.Token)
+			got := e.unseal(t, *out.Token)
 			if len(got.ID) != 24 {
 				t.Fatalf("token id %q", got.ID)
 			}

@@ -2,8 +2,6 @@ package controlplane_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
@@ -19,6 +17,7 @@ import (
 	"github.com/parleychat/parley/bus/inmem"
 	"github.com/parleychat/parley/controlplane"
 	"github.com/parleychat/parley/store/sqlite"
+	"github.com/parleychat/parley/token"
 )
 
 const (
@@ -35,7 +34,7 @@ type env struct {
 	store   *sqlite.Store
 	bus     *inmem.Bus
 	chatLog *recordingChatLog
-	sealer  *jsonSealer
+	sealer  *token.Sealer
 }
 
 // newEnv starts a server; configure adjusts it before it serves.
@@ -49,7 +48,11 @@ func newEnv(t *testing.T, configure func(*controlplane.Server)) *env {
 	t.Cleanup(func() { st.Close() })
 	bus := inmem.New()
 	t.Cleanup(func() { bus.Close() })
-	e := &env{store: st, bus: bus, chatLog: &recordingChatLog{}, sealer: &jsonSealer{}}
+	sealer, err := token.NewSealer(make([]byte, token.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{store: st, bus: bus, chatLog: &recordingChatLog{}, sealer: sealer}
 	e.srv = &controlplane.Server{
 		Store: st, Bus: bus, Tokens: e.sealer, ChatLog: e.chatLog,
 		Region: testRegion, AccountID: testAccount,
@@ -69,25 +72,14 @@ func newEnv(t *testing.T, configure func(*controlplane.Server)) *env {
 	return e
 }
 
-// jsonSealer is a TokenSealer whose tokens are base64url JSON claims.
-type jsonSealer struct{}
-
-func (jsonSealer) Seal(t *parley.ChatToken) (string, error) {
-	b, err := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(b), err
-}
-
-func unseal(t *testing.T, tok string) *parley.ChatToken {
+// unseal opens a chat token.
+func (e *env) unseal(t *testing.T, tok string) *parley.ChatToken {
 	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(tok)
+	c, err := e.sealer.Open(tok)
 	if err != nil {
-		t.Fatalf("decode token: %v", err)
+		t.Fatalf("open token: %v", err)
 	}
-	var c parley.ChatToken
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatalf("decode token claims: %v", err)
-	}
-	return &c
+	return c
 }
 
 // recordingChatLog keeps every record.
@@ -107,25 +99,6 @@ func (c *recordingChatLog) records() []parley.LogRecord {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]parley.LogRecord(nil), c.recs...)
-}
-
-// countingLimiter allows the first limit events of each key, forever.
-type countingLimiter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (l *countingLimiter) Allow(key string, limit int) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n == nil {
-		l.n = map[string]int{}
-	}
-	if l.n[key] >= limit {
-		return false
-	}
-	l.n[key]++
-	return true
 }
 
 // subscribe collects the bus messages of a room.

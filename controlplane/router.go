@@ -168,11 +168,14 @@ func route(r *http.Request) (name, arn string, ok bool) {
 		return "", "", false
 	}
 	name = strings.TrimPrefix(p, "/")
-	if _, ok := operations[name]; !ok || r.Method != http.MethodPost || strings.HasPrefix(name, "tags") {
+	if _, ok := operations[name]; !ok || r.Method != http.MethodPost || tagOperations[name] {
 		return "", "", false
 	}
 	return name, "", true
 }
+
+// tagOperations are served on /tags/{resourceArn} only.
+var tagOperations = map[string]bool{"ListTagsForResource": true, "TagResource": true, "UntagResource": true}
 
 // ServeHTTP serves one control-plane request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

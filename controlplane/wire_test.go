@@ -1,7 +1,6 @@
 package controlplane_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/controlplane"
+	"github.com/parleychat/parley/sigv4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -80,6 +80,8 @@ func TestWireErrors(t *testing.T) {
 		fields                   []string
 	}{
 		{"UnknownOperation", "POST", "/CreateChannel", "{}", parley.ReasonUnknownOperation, nil},
+		{"TagOperationByName", "POST", "/TagResource", "{}", parley.ReasonUnknownOperation, nil},
+		{"TagsWithoutArn", "GET", "/tags", "", parley.ReasonUnknownOperation, nil},
 		{"WrongMethod", "GET", "/CreateRoom", "", parley.ReasonUnknownOperation, nil},
 		{"WrongTagsMethod", "PUT", "/tags/" + escapeAll(*room.Arn), "", parley.ReasonUnknownOperation, nil},
 		{"Root", "POST", "/", "", parley.ReasonUnknownOperation, nil},
@@ -162,41 +164,22 @@ func escapeAll(s string) string {
 	return b.String()
 }
 
-// fakeAuth accepts requests whose Authorization names AKID "good" or
-// "readonly"; it checks that it got the body.
-type fakeAuth struct{ t *testing.T }
-
-func (a fakeAuth) Verify(r *http.Request, body []byte) (string, error) {
-	if r.Method == http.MethodPost && !bytes.HasPrefix(body, []byte("{")) {
-		a.t.Errorf("Verify got body %q", body)
-	}
-	h := r.Header.Get("Authorization")
-	for _, k := range []string{"good", "readonly"} {
-		if strings.Contains(h, "Credential="+k+"/") {
-			return k, nil
-		}
-	}
-	return "", parley.Errorf(parley.UnrecognizedClientException, "The security token included in the request is invalid.")
-}
-
-type readOnly struct{}
-
-func (readOnly) Allowed(akid, op string) bool {
-	return akid == "good" || strings.HasPrefix(op, "Get") || strings.HasPrefix(op, "List")
-}
-
 func TestAuth(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	e := newEnv(t, func(s *controlplane.Server) {
-		s.Auth = fakeAuth{t}
-		s.Authz = readOnly{}
+		ring := sigv4.NewKeyRing(
+			sigv4.Key{AccessKeyID: "good", SecretAccessKey: "good-secret"},
+			sigv4.Key{AccessKeyID: "readonly", SecretAccessKey: "readonly-secret", Actions: []string{"ivschat:Get*", "ivschat:List*"}},
+		)
+		s.Auth = &sigv4.Verifier{Credentials: ring}
+		s.Authz = ring
 		s.Registerer = reg
 	})
 	ctx := context.Background()
 	client := func(akid string) *ivschat.Client {
 		return ivschat.New(e.client.Options(), func(o *ivschat.Options) {
 			o.Credentials = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-				return aws.Credentials{AccessKeyID: akid, SecretAccessKey: "s"}, nil
+				return aws.Credentials{AccessKeyID: akid, SecretAccessKey: akid + "-secret"}, nil
 			}))
 		})
 	}
@@ -206,6 +189,17 @@ func TestAuth(t *testing.T) {
 	}
 	if _, err := client("readonly").GetRoom(ctx, &ivschat.GetRoomInput{Identifier: out.Arn}); err != nil {
 		t.Fatalf("GetRoom: %v", err)
+	}
+	// The tag operations carry the ARN percent-encoded in the path, which
+	// the signature covers encoded twice.
+	if _, err := client("good").TagResource(ctx, &ivschat.TagResourceInput{ResourceArn: out.Arn, Tags: map[string]string{"a b": "c"}}); err != nil {
+		t.Fatalf("TagResource: %v", err)
+	}
+	if _, err := client("good").UntagResource(ctx, &ivschat.UntagResourceInput{ResourceArn: out.Arn, TagKeys: []string{"a b"}}); err != nil {
+		t.Fatalf("UntagResource: %v", err)
+	}
+	if tags, err := client("readonly").ListTagsForResource(ctx, &ivschat.ListTagsForResourceInput{ResourceArn: out.Arn}); err != nil || len(tags.Tags) != 0 {
+		t.Fatalf("ListTagsForResource: %v %v", tags, err)
 	}
 	_, err = client("readonly").DeleteRoom(ctx, &ivschat.DeleteRoomInput{Identifier: out.Arn})
 	as[*types.AccessDeniedException](t, err)
@@ -220,14 +214,17 @@ func TestAuth(t *testing.T) {
 # TYPE parley_api_requests_total counter
 parley_api_requests_total{code="200",operation="CreateRoom"} 1
 parley_api_requests_total{code="200",operation="GetRoom"} 1
+parley_api_requests_total{code="200",operation="ListTagsForResource"} 1
+parley_api_requests_total{code="200",operation="TagResource"} 1
+parley_api_requests_total{code="200",operation="UntagResource"} 1
 parley_api_requests_total{code="403",operation="DeleteRoom"} 1
 parley_api_requests_total{code="403",operation="GetRoom"} 1
 `
 		if err := testutil.GatherAndCompare(reg, strings.NewReader(body), "parley_api_requests_total"); err != nil {
 			t.Fatal(err)
 		}
-		if n := testutil.CollectAndCount(reg, "parley_api_request_duration_seconds"); n != 3 {
-			t.Fatalf("duration series=%d, want 3", n)
+		if n := testutil.CollectAndCount(reg, "parley_api_request_duration_seconds"); n != 6 {
+			t.Fatalf("duration series=%d, want 6", n)
 		}
 	})
 }
