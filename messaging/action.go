@@ -39,6 +39,12 @@ func deref(s *string) string {
 // handle answers one client frame. Failures go back to this connection
 // only, as an ERROR frame; the connection stays open.
 func (c *conn) handle(data []byte) {
+	c.mu.Lock()
+	closing := c.reason != 0
+	c.mu.Unlock()
+	if closing { // requests that cross our close frame are dropped
+		return
+	}
 	var req request
 	if err := json.Unmarshal(data, &req); err != nil {
 		c.fail(deref(req.RequestID), decodeError(err))
