@@ -131,7 +131,7 @@ func (m *monitor) printLocked(s Sample) {
 	if m.r.progress == nil {
 		return
 	}
-	line := fmt.Sprintf("[%5.0fs] %-7s conns %d/%d fail %d | sent %.0f/s deliv %.0f/s | p50 %s p99 %s max %s | errors %d | client cpu %.0f%%",
+	line := fmt.Sprintf("[%6.1fs] %-7s conns %d/%d fail %d | sent %.0f/s deliv %.0f/s | p50 %s p99 %s max %s | errors %d | client cpu %.0f%%",
 		s.T, s.Phase, s.Conns, m.r.cfg.Conns, m.r.failedConns(), s.SentPerSecond, s.DeliveriesPerSecond,
 		fmtMs(s.P50Ms), fmtMs(s.P99Ms), fmtMs(s.MaxMs), m.r.errorFrames(), s.ClientCPUPercent)
 	if s.ServerRSSBytes > 0 {

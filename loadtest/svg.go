@@ -9,8 +9,8 @@ import (
 
 // Chart geometry, in SVG user units.
 const (
-	chartW, chartH                     = 760, 300
-	padL, padR, padT, padB             = 64, 16, 28, 40
+	chartW, chartH                     = 760, 320
+	padL, padR, padT, padB             = 64, 16, 44, 40
 	plotW, plotH                       = chartW - padL - padR, chartH - padT - padB
 	colorP50, colorP99, colorMax, grey = "#1f77b4", "#ff7f0e", "#d62728", "#999"
 )
@@ -116,9 +116,10 @@ func lineChart(title, yLabel string, xs []float64, ss []series, logY bool, phase
 	svgFrame(&b, title, "seconds since start", yLabel, x, y)
 	for _, p := range phases {
 		x0, x1 := x.pos(p.from), x.pos(p.to)
-		fmt.Fprintf(&b, `<text x="%.1f" y="-4" text-anchor="middle" fill="%s">%s</text>`, (x0+x1)/2, grey, html.EscapeString(p.name))
+		fmt.Fprintf(&b, `<text x="%.1f" y="-6" text-anchor="middle" fill="%s">%s</text>`, (x0+x1)/2, grey, html.EscapeString(p.name))
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="0" y2="%d" stroke="#ddd" stroke-dasharray="3,3"/>`, x1, x1, plotH)
 	}
+	lx := plotW - 110*len(ss)
 	for i, s := range ss {
 		var pts []string
 		for j, v := range s.y {
@@ -129,7 +130,7 @@ func lineChart(title, yLabel string, xs []float64, ss []series, logY bool, phase
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`, s.color, strings.Join(pts, " "))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="3" fill="%s"/><text x="%d" y="%d" dominant-baseline="middle">%s</text>`,
-			8+i*110, 8, s.color, 22+i*110, 10, html.EscapeString(s.name))
+			lx+i*110, -30, s.color, lx+14+i*110, -28, html.EscapeString(s.name))
 	}
 	b.WriteString(`</g></svg>`)
 	return b.String()

@@ -22,61 +22,76 @@ func WriteTable(w io.Writer, res *Result) {
 	tw.Flush()
 }
 
-// tableRows returns the report as (label, value) pairs; a pair whose label
-// is empty is a section break. The HTML report uses the same rows.
-func tableRows(res *Result) [][2]string {
-	var rows [][2]string
-	add := func(k, format string, a ...any) { rows = append(rows, [2]string{k, fmt.Sprintf(format, a...)}) }
-	brk := func() { rows = append(rows, [2]string{"", ""}) }
-	add("target", "%s (ws %s)", res.URL, res.WSURL)
-	add("load", "%d conns, %d rooms, %d senders, rate %s, payload %d B, window %d",
+// rows collects (label, value) pairs; a pair whose label is empty is a
+// section break.
+type rows [][2]string
+
+func (r *rows) add(k, format string, a ...any) {
+	*r = append(*r, [2]string{k, fmt.Sprintf(format, a...)})
+}
+func (r *rows) brk() { *r = append(*r, [2]string{"", ""}) }
+
+// tableRows returns the report as rows. The HTML report uses the same rows.
+func tableRows(res *Result) rows {
+	var r rows
+	r.add("target", "%s (ws %s)", res.URL, res.WSURL)
+	r.add("load", "%d conns, %d rooms, %d senders, rate %s, payload %d B, window %d",
 		res.Conns, res.Rooms, res.Senders, rateText(res.Rate), res.Payload, res.Window)
-	brk()
-	add("connected", "%d of %d in %.2fs (%.0f conns/s)", res.Connected, res.Conns, res.ConnectSeconds, res.ConnsPerSecond)
-	add("connect time", "p50 %s  p99 %s  max %s", fmtMs(res.ConnectLatency.P50Ms), fmtMs(res.ConnectLatency.P99Ms), fmtMs(res.ConnectLatency.MaxMs))
-	add("connect failures", "%s", countsText(res.ConnectFailures))
-	add("disconnects", "%s", countsText(res.Disconnects))
-	brk()
-	add("sent", "%d by %d senders in %.2fs (%.0f msg/s), %d refused", res.Sent, res.ActiveSenders, res.SendSeconds, res.SentPerSecond, res.Rejected)
-	if len(res.SendFailures) > 0 {
-		add("send failures", "%s", countsText(res.SendFailures))
+	r.brk()
+	r.add("connected", "%d of %d in %.2fs (%.0f conns/s)", res.Connected, res.Conns, res.ConnectSeconds, res.ConnsPerSecond)
+	r.add("connect time", "p50 %s  p99 %s  max %s", fmtMs(res.ConnectLatency.P50Ms), fmtMs(res.ConnectLatency.P99Ms), fmtMs(res.ConnectLatency.MaxMs))
+	r.add("connect failures", "%s", countsText(res.ConnectFailures))
+	r.add("disconnects", "%s", countsText(res.Disconnects))
+	r.brk()
+	messageRows(&r, res)
+	r.brk()
+	resourceRows(&r, res)
+	r.brk()
+	if len(res.Failures) == 0 {
+		r.add("result", "PASS")
+	} else {
+		r.add("result", "FAIL: %s", strings.Join(res.Failures, "; "))
 	}
-	add("delivered", "%d of %d expected (%.0f/s, peak %.0f/s)", res.Delivered, res.Expected, res.DeliveriesPerSecond, res.PeakDeliveriesPerSecond)
-	add("drain", "%.2fs, %s", res.DrainSeconds, map[bool]string{true: "complete", false: "timed out"}[res.DrainComplete])
-	add("lost", "%d (at %d connections)", res.Lost, res.LossyReceivers)
-	add("duplicated", "%d", res.Duplicated)
+	return r
+}
+
+// messageRows describes what was sent and delivered.
+func messageRows(r *rows, res *Result) {
+	r.add("sent", "%d by %d senders in %.2fs (%.0f msg/s), %d refused", res.Sent, res.ActiveSenders, res.SendSeconds, res.SentPerSecond, res.Rejected)
+	if len(res.SendFailures) > 0 {
+		r.add("send failures", "%s", countsText(res.SendFailures))
+	}
+	r.add("delivered", "%d of %d expected (%.0f/s, peak %.0f/s)", res.Delivered, res.Expected, res.DeliveriesPerSecond, res.PeakDeliveriesPerSecond)
+	r.add("drain", "%.2fs, %s", res.DrainSeconds, map[bool]string{true: "complete", false: "timed out"}[res.DrainComplete])
+	r.add("lost", "%d (at %d connections)", res.Lost, res.LossyReceivers)
+	r.add("duplicated", "%d", res.Duplicated)
 	if res.Spurious > 0 || res.Foreign > 0 {
-		add("misdelivered", "%d refused, %d from another room", res.Spurious, res.Foreign)
+		r.add("misdelivered", "%d refused, %d from another room", res.Spurious, res.Foreign)
 	}
 	for _, s := range res.LossSamples {
-		add("  loss", "%s", s)
+		r.add("  loss", "%s", s)
 	}
-	brk()
 	l := res.Latency
-	add("latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s",
+	r.add("latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s",
 		fmtMs(l.P50Ms), fmtMs(l.P90Ms), fmtMs(l.P99Ms), fmtMs(l.P999Ms), fmtMs(l.MaxMs), fmtMs(l.MeanMs))
-	add("ERROR frames", "%s (%d unexpected)", countsText(res.Errors), res.UnexpectedErrors)
+	r.add("ERROR frames", "%s (%d unexpected)", countsText(res.Errors), res.UnexpectedErrors)
 	for _, code := range slices.Sorted(maps.Keys(res.ErrorMessages)) {
-		add("  "+code, "%s", res.ErrorMessages[code])
+		r.add("  "+code, "%s", res.ErrorMessages[code])
 	}
-	brk()
+}
+
+// resourceRows describes the server's and the client's memory and CPU.
+func resourceRows(r *rows, res *Result) {
 	if s := res.Server; s != nil {
-		add("server pid", "%d", s.PID)
-		add("server RSS", "start %s  connected %s  peak %s  end %s  (%.1f KiB/conn)",
+		r.add("server pid", "%d", s.PID)
+		r.add("server RSS", "start %s  connected %s  peak %s  end %s  (%.1f KiB/conn)",
 			fmtBytes(s.RSSStartBytes), fmtBytes(s.RSSConnectedBytes), fmtBytes(s.RSSPeakBytes), fmtBytes(s.RSSEndBytes), s.RSSPerConnBytes/1024)
-		add("server CPU", "%.2fs while sending (%.0f%%), %.2fs in all", s.CPUSecondsSend, 100*rate(s.CPUSecondsSend, res.SendSeconds), s.CPUSecondsTotal)
+		r.add("server CPU", "%.2fs while sending (%.0f%%), %.2fs in all", s.CPUSecondsSend, 100*rate(s.CPUSecondsSend, res.SendSeconds), s.CPUSecondsTotal)
 		if s.Error != "" {
-			add("server sampling", "%s", s.Error)
+			r.add("server sampling", "%s", s.Error)
 		}
 	}
-	add("client CPU", "%.2fs while sending (%.0f%%), %.2fs in all", res.Client.CPUSecondsSend, 100*rate(res.Client.CPUSecondsSend, res.SendSeconds), res.Client.CPUSecondsTotal)
-	brk()
-	if len(res.Failures) == 0 {
-		add("result", "PASS")
-	} else {
-		add("result", "FAIL: %s", strings.Join(res.Failures, "; "))
-	}
-	return rows
+	r.add("client CPU", "%.2fs while sending (%.0f%%), %.2fs in all", res.Client.CPUSecondsSend, 100*rate(res.Client.CPUSecondsSend, res.SendSeconds), res.Client.CPUSecondsTotal)
 }
 
 func rateText(r float64) string {
