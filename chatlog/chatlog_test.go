@@ -222,7 +222,9 @@ func TestFirehosePartialFailure(t *testing.T) {
 	fake.firehose["stream"] = nil
 	fake.failEvery = 3 // every first attempt fails records 0, 3, 6, …
 	e := newEnv(t, dir, fhDest("stream"))
-	l := mustOpen(t, testConfig(e.store, dir, clients(srv.URL)))
+	cfg := testConfig(e.store, dir, clients(srv.URL))
+	cfg.FlushInterval = time.Hour // Close delivers all 1200 at once
+	l := mustOpen(t, cfg)
 	recs := record(t, l, e.room.ID, 0, 1200)
 	mustClose(t, l, 10*time.Second)
 
