@@ -18,7 +18,7 @@ type eventInput struct {
 	reason     *string
 }
 
-func (in *eventInput) roomARN() string { return in.room }
+func (in *eventInput) resourceARN() string { return in.room }
 
 // eventFields decodes roomIdentifier and the other required members.
 func eventFields(req *request, required ...string) (*fields, *eventInput, error) {

@@ -28,13 +28,13 @@ type handlerInput struct {
 	fallback *string
 }
 
-func (in *roomInput) roomARN() string { return in.identifier }
+func (in *roomInput) resourceARN() string { return in.identifier }
 
 // identifierInput is the input of GetRoom, DeleteRoom and the logging
 // configuration operations that take only an identifier.
 type identifierInput struct{ identifier string }
 
-func (in *identifierInput) roomARN() string { return in.identifier }
+func (in *identifierInput) resourceARN() string { return in.identifier }
 
 func (s *Server) maxRoomRate() int {
 	if s.MaxRoomRate > 0 {

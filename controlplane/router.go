@@ -133,9 +133,9 @@ type operation struct {
 // noContent is the response of the operations that answer 204.
 type noContent struct{}
 
-// roomScoped is implemented by inputs that name a room, so that throttling
-// can report it.
-type roomScoped interface{ roomARN() string }
+// resourceScoped is implemented by inputs that name a room or logging
+// configuration, so that a ThrottlingException can report its ID.
+type resourceScoped interface{ resourceARN() string }
 
 func (s *Server) init() {
 	s.initOnce.Do(func() {
@@ -270,8 +270,8 @@ func (s *Server) throttle(name string, in any) error {
 		return nil
 	}
 	id := ""
-	if rs, ok := in.(roomScoped); ok {
-		if a, err := parley.ParseARN(rs.roomARN()); err == nil {
+	if rs, ok := in.(resourceScoped); ok {
+		if a, err := parley.ParseARN(rs.resourceARN()); err == nil {
 			id = a.ID
 		}
 	}

@@ -10,12 +10,12 @@ import (
 
 // tagsInput is the input of the three tag operations.
 type tagsInput struct {
-	resourceARN string
-	tags        map[string]string
-	keys        []string
+	arn  string
+	tags map[string]string
+	keys []string
 }
 
-func (in *tagsInput) roomARN() string { return in.resourceARN }
+func (in *tagsInput) resourceARN() string { return in.arn }
 
 // decodeTagsPath checks the {resourceArn} label.
 func decodeTagsPath(req *request) (*fields, *tagsInput, error) {
@@ -23,7 +23,7 @@ func decodeTagsPath(req *request) (*fields, *tagsInput, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	in := &tagsInput{resourceARN: req.arn}
+	in := &tagsInput{arn: req.arn}
 	if req.arn == "" {
 		f.fail("resourceArn", "is required")
 	} else {
@@ -92,7 +92,7 @@ type tagsResponse struct {
 }
 
 func (s *Server) listTags(ctx context.Context, in *tagsInput) (any, error) {
-	a, err := s.resource(in.resourceARN)
+	a, err := s.resource(in.arn)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Server) listTags(ctx context.Context, in *tagsInput) (any, error) {
 }
 
 func (s *Server) tagResource(ctx context.Context, in *tagsInput) (any, error) {
-	a, err := s.resource(in.resourceARN)
+	a, err := s.resource(in.arn)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (s *Server) tagResource(ctx context.Context, in *tagsInput) (any, error) {
 }
 
 func (s *Server) untagResource(ctx context.Context, in *tagsInput) (any, error) {
-	a, err := s.resource(in.resourceARN)
+	a, err := s.resource(in.arn)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ type tokenInput struct {
 	attributes   map[string]string
 }
 
-func (in *tokenInput) roomARN() string { return in.room }
+func (in *tokenInput) resourceARN() string { return in.room }
 
 func decodeCreateChatToken(s *Server, req *request) (*tokenInput, error) {
 	f, err := parseBody(req.body)
