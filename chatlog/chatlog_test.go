@@ -306,3 +306,37 @@ func TestRecordFollowsAttachments(t *testing.T) {
 		t.Errorf("Record for an unknown room: %v, want nil", err)
 	}
 }
+
+func TestNewDestinations(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	fake, srv := newFakeAWS(t)
+	fake.groups["g"] = true
+	ctx := context.Background()
+	d, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{CloudWatchLogsEndpoint: srv.URL, Region: region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.S3 != nil || d.Firehose != nil || d.CloudWatchLogs == nil {
+		t.Fatalf("only the CloudWatch Logs endpoint is set: got S3=%v Firehose=%v CloudWatchLogs=%v", d.S3, d.Firehose, d.CloudWatchLogs)
+	}
+	dir := t.TempDir()
+	e := newEnv(t, dir)
+	l := mustOpen(t, testConfig(e.store, dir, d))
+	defer mustClose(t, l, time.Second)
+	if err := l.CheckDestination(ctx, cwDest("g")); err != nil {
+		t.Errorf("CheckDestination through NewDestinations' client: %v", err)
+	}
+	if err := l.CheckDestination(ctx, s3Dest("anything")); err != nil {
+		t.Errorf("CheckDestination of a local S3 destination: %v, want nil", err)
+	}
+	all, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{Endpoint: srv.URL, Region: region, UsePathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.S3 == nil || all.Firehose == nil || all.CloudWatchLogs == nil {
+		t.Errorf("Endpoint set for all: a client is missing")
+	}
+}

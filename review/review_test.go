@@ -250,3 +250,20 @@ func counterValue(t *testing.T, g prometheus.Gatherer, name, label string) float
 	}
 	return 0
 }
+
+func TestNewLambdaClient(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	srv := newLambdaServer(t)
+	client, err := review.NewLambdaClient(context.Background(), srv.URL, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := &review.Invoker{Lambda: client}
+	resp, err := inv.Review(context.Background(), functionARN, &parley.ReviewRequest{Content: "deny"})
+	if err != nil || resp.ReviewResult != parley.ReviewDeny {
+		t.Fatalf("Review through NewLambdaClient: %+v, %v; want DENY", resp, err)
+	}
+}
