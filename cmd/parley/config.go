@@ -1,0 +1,146 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is every setting of `parley serve`. Each is a flag with a PARLEY_…
+// environment variable twin (--data-dir / PARLEY_DATA_DIR); a flag given on
+// the command line wins over the environment.
+type Config struct {
+	Listen    string
+	DataDir   string
+	Region    string
+	AccountID string
+
+	// Authentication. AccessKeyID/SecretAccessKey come from the environment
+	// only (PARLEY_ACCESS_KEY_ID / PARLEY_SECRET_ACCESS_KEY), never flags.
+	AccessKeyID     string
+	SecretAccessKey string
+	CredentialsFile string
+	InsecureDevAuth bool
+	TokenKeyFile    string
+
+	// Quotas and rate limits.
+	APIRateLimits            bool
+	MaxRooms                 int
+	MaxLoggingConfigurations int
+	ConnectionRate           int
+	MaxRoomRate              int
+
+	// Messaging.
+	QueueSize    int
+	MaxFrameSize int
+	PingInterval time.Duration
+
+	// Review handlers.
+	ReviewTimeout  time.Duration
+	LambdaEndpoint string
+
+	// Chat logging.
+	AWSEndpoint            string
+	S3Endpoint             string
+	CloudWatchLogsEndpoint string
+	FirehoseEndpoint       string
+	SpoolMaxBytes          int64
+	ChatLogFlushInterval   time.Duration
+
+	ShutdownTimeout time.Duration
+	LogLevel        string
+	LogFormat       string
+}
+
+// envPrefix is the prefix of every environment twin.
+const envPrefix = "PARLEY_"
+
+// newFlagSet binds c's fields to the flags of `parley serve`.
+func (c *Config) newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address for the control plane, the messaging WebSocket, /metrics, /healthz and /readyz")
+	fs.StringVar(&c.DataDir, "data-dir", "./parley-data", "directory for the database, keys, chat-log spool and local chat logs")
+	fs.StringVar(&c.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
+	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit account id in ARNs")
+	fs.StringVar(&c.CredentialsFile, "credentials-file", "", `JSON file of API keys: {"keys":[{"accessKeyId":…,"secretAccessKey":…,"actions":["ivschat:*"]}]} (default: PARLEY_ACCESS_KEY_ID/PARLEY_SECRET_ACCESS_KEY, else <data-dir>/credentials.json, generated on first start)`)
+	fs.BoolVar(&c.InsecureDevAuth, "insecure-dev-auth", false, "accept any well-formed SigV4 signature from any key (local development only)")
+	fs.StringVar(&c.TokenKeyFile, "token-key-file", "", "32-byte key that seals chat tokens; share it between nodes (default <data-dir>/token.key, generated on first start)")
+	fs.BoolVar(&c.APIRateLimits, "api-rate-limits", true, "enforce the IVS Chat API request rates (ThrottlingException)")
+	fs.IntVar(&c.MaxRooms, "max-rooms", 50000, "rooms per account (ServiceQuotaExceededException); -1 for no limit")
+	fs.IntVar(&c.MaxLoggingConfigurations, "max-logging-configurations", 10, "logging configurations per account; -1 for no limit")
+	fs.IntVar(&c.ConnectionRate, "connection-rate", 10, "messaging requests per second per connection; -1 for no limit")
+	fs.IntVar(&c.MaxRoomRate, "max-room-rate", 100, "highest maximumMessageRatePerSecond a room may have; above 100, rooms at 100 get this rate")
+	fs.IntVar(&c.QueueSize, "queue-size", 256, "frames buffered per connection before it is closed as a slow consumer")
+	fs.IntVar(&c.MaxFrameSize, "max-frame-size", 0, "largest client frame in bytes (0: the messaging default)")
+	fs.DurationVar(&c.PingInterval, "ping-interval", 30*time.Second, "WebSocket ping interval; a peer silent for two intervals is dropped")
+	fs.DurationVar(&c.ReviewTimeout, "review-timeout", 200*time.Millisecond, "deadline of a message review handler")
+	fs.StringVar(&c.LambdaEndpoint, "lambda-endpoint", "", "endpoint of the Lambda Invoke API for review handlers (default: AWS, or --aws-endpoint)")
+	fs.StringVar(&c.AWSEndpoint, "aws-endpoint", "", "one endpoint for Lambda, S3, CloudWatch Logs and Firehose (e.g. LocalStack)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", "", "S3 endpoint for chat logs (e.g. MinIO)")
+	fs.StringVar(&c.CloudWatchLogsEndpoint, "cloudwatch-logs-endpoint", "", "CloudWatch Logs endpoint for chat logs")
+	fs.StringVar(&c.FirehoseEndpoint, "firehose-endpoint", "", "Firehose endpoint for chat logs")
+	fs.Int64Var(&c.SpoolMaxBytes, "spool-max-bytes", 1<<30, "size bound of the chat-log spool")
+	fs.DurationVar(&c.ChatLogFlushInterval, "chatlog-flush-interval", time.Second, "how often spooled chat-log records are sent")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	return fs
+}
+
+// parse reads args and then the environment into c.
+func (c *Config) parse(name string, args []string, getenv func(string) string) error {
+	fs := c.newFlagSet(name)
+	fs.SetOutput(os.Stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	c.AccessKeyID = getenv(envPrefix + "ACCESS_KEY_ID")
+	c.SecretAccessKey = getenv(envPrefix + "SECRET_ACCESS_KEY")
+	return c.validate()
+}
+
+func (c *Config) validate() error {
+	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		return fmt.Errorf("set both PARLEY_ACCESS_KEY_ID and PARLEY_SECRET_ACCESS_KEY, or neither")
+	}
+	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
+		return fmt.Errorf("--account-id must be 12 digits, got %q", c.AccountID)
+	}
+	if c.Region == "" || strings.Trim(c.Region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		return fmt.Errorf("--region must match [a-z0-9-]+, got %q", c.Region)
+	}
+	if c.MaxRoomRate < 1 {
+		return fmt.Errorf("--max-room-rate must be at least 1")
+	}
+	if c.TokenKeyFile == "" {
+		c.TokenKeyFile = filepath.Join(c.DataDir, "token.key")
+	}
+	return nil
+}
+
+// envName returns the environment twin of a flag: data-dir → PARLEY_DATA_DIR.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
