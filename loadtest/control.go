@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +31,8 @@ type controlPlane struct {
 	creds  aws.Credentials
 	signer *v4.Signer
 	http   *http.Client
+
+	retries atomic.Uint64 // tries repeated after throttling or a server error
 }
 
 func newControlPlane(base, region, accessKey, secretKey string, conns int) *controlPlane {
@@ -46,11 +50,42 @@ func newControlPlane(base, region, accessKey, secretKey string, conns int) *cont
 
 // call POSTs in as JSON to /op and decodes the answer into out (if not nil).
 // A non-2xx answer becomes a *parley.Error coded by its x-amzn-ErrorType.
+// Throttling and server errors are retried with exponential backoff and
+// jitter, as the AWS SDKs do, up to maxAttempts times.
 func (cp *controlPlane) call(ctx context.Context, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", op, err)
 	}
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := cp.try(ctx, op, body, out)
+		if attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		cp.retries.Add(1)
+		if !sleepUntil(ctx, time.Now().Add(backoff/2+rand.N(backoff/2))) {
+			return err
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// maxAttempts bounds the tries of one control-plane call.
+const maxAttempts = 10
+
+// retryable reports whether err is worth another try: throttling or a 5xx.
+func retryable(err error) bool {
+	var pe *parley.Error
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pe.Code == parley.ThrottlingException || pe.Code == parley.InternalServerException ||
+		strings.HasPrefix(string(pe.Code), "HTTP5")
+}
+
+// try makes one attempt of call.
+func (cp *controlPlane) try(ctx context.Context, op string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cp.base+"/"+op, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)

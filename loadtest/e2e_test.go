@@ -85,6 +85,14 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Fatal("no failure reported for duplicates")
 		}
 	})
+	t.Run("ThrottledControlPlane", func(t *testing.T) {
+		f := newFakeChat(t)
+		f.ThrottleEvery = 4
+		res := mustRun(t, testConfig(f))
+		if res.ControlPlaneRetries < 75 || len(res.Failures) != 0 {
+			t.Fatalf("retries=%d failures=%v, want about a quarter of 306 calls retried and a clean run", res.ControlPlaneRetries, res.Failures)
+		}
+	})
 	t.Run("RejectedNotLost", func(t *testing.T) {
 		f := newFakeChat(t)
 		f.RejectEvery = 10

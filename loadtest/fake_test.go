@@ -30,7 +30,11 @@ type fakeChat struct {
 	// RejectEvery, if > 0, refuses every RejectEvery-th message with an
 	// ERROR 429 to the sender and broadcasts nothing.
 	RejectEvery int64
+	// ThrottleEvery, if > 0, answers every ThrottleEvery-th control-plane
+	// request with ThrottlingException.
+	ThrottleEvery int64
 
+	requests atomic.Int64
 	msgs     atomic.Int64
 	deleted  atomic.Int64
 	badSigs  atomic.Int64
@@ -73,6 +77,11 @@ func (f *fakeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.badSigs.Add(1)
 		w.Header().Set("X-Amzn-Errortype", "UnrecognizedClientException")
 		http.Error(w, `{"message":"unsigned"}`, http.StatusForbidden)
+		return
+	}
+	if n := f.requests.Add(1); f.ThrottleEvery > 0 && n%f.ThrottleEvery == 0 {
+		w.Header().Set("X-Amzn-Errortype", "ThrottlingException")
+		http.Error(w, `{"message":"slow down"}`, http.StatusTooManyRequests)
 		return
 	}
 	var in struct {

@@ -27,6 +27,9 @@ type Result struct {
 	ConnsPerSecond  float64        `json:"connsPerSecond"`
 	// ConnectLatency is the time from asking for a token to an open socket.
 	ConnectLatency Latency `json:"connectLatency"`
+	// ControlPlaneRetries counts control-plane calls repeated after
+	// throttling or a server error.
+	ControlPlaneRetries uint64 `json:"controlPlaneRetries"`
 	// Disconnects counts connections the server ended during the run.
 	Disconnects map[string]int `json:"disconnects"`
 
@@ -141,6 +144,7 @@ func (r *run) fill(res *Result) {
 	res.ConnectFailures, res.Disconnects, res.SendFailures = r.connFails, r.disconnects, r.sendFails
 	res.ConnsPerSecond = rate(float64(res.Connected), res.ConnectSeconds)
 	res.ConnectLatency = summarize(r.dialLat.Snapshot())
+	res.ControlPlaneRetries = r.cp.retries.Load()
 	for _, rm := range r.rooms {
 		res.Sent += rm.sent.Load()
 		res.Rejected += rm.rejected.Load()

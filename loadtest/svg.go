@@ -223,7 +223,11 @@ func histChart(bs []Bucket, l Latency) string {
 	for i, m := range marks {
 		px := x.pos(math.Max(m.v, lo))
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="0" y2="%d" stroke="%s" stroke-dasharray="4,2"/>`, px, px, plotH, m.color)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="%s">%s %s</text>`, px+3, 12+i*12, m.color, m.name, fmtMs(m.v))
+		tx, anchor := px+3, "start"
+		if px > plotW-90 {
+			tx, anchor = px-3, "end"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="%s" text-anchor="%s">%s %s</text>`, tx, 12+i*12, m.color, anchor, m.name, fmtMs(m.v))
 	}
 	b.WriteString(`</g></svg>`)
 	return b.String()

@@ -41,6 +41,9 @@ func tableRows(res *Result) rows {
 	r.add("connected", "%d of %d in %.2fs (%.0f conns/s)", res.Connected, res.Conns, res.ConnectSeconds, res.ConnsPerSecond)
 	r.add("connect time", "p50 %s  p99 %s  max %s", fmtMs(res.ConnectLatency.P50Ms), fmtMs(res.ConnectLatency.P99Ms), fmtMs(res.ConnectLatency.MaxMs))
 	r.add("connect failures", "%s", countsText(res.ConnectFailures))
+	if res.ControlPlaneRetries > 0 {
+		r.add("control-plane retries", "%d (throttling or server errors)", res.ControlPlaneRetries)
+	}
 	r.add("disconnects", "%s", countsText(res.Disconnects))
 	r.brk()
 	messageRows(&r, res)
