@@ -25,4 +25,4 @@ done
 [ -n "$addr" ] || { echo "server did not start"; exit 1; }
 
 "$bin" bench --url "http://$addr" --data-dir "$dir" --server-pid "$pid" \
-	--conns 300 --rooms 3 --senders 3 --rate 300 --duration 3s --progress=false
+	--conns 300 --rooms 3 --senders 3 --rate 300 --duration 3s --ramp 0 --quiet
