@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parleychat/parley/controlplane"
 )
 
 // Config is every setting of `parley serve`. Each is a flag with a PARLEY_…
@@ -28,6 +32,7 @@ type Config struct {
 
 	// Quotas and rate limits.
 	APIRateLimits            bool
+	APIRates                 rateFlag
 	MaxRooms                 int
 	MaxLoggingConfigurations int
 	ConnectionRate           int
@@ -69,6 +74,7 @@ func (c *Config) newFlagSet(name string) *flag.FlagSet {
 	fs.BoolVar(&c.InsecureDevAuth, "insecure-dev-auth", false, "accept any well-formed SigV4 signature from any key (local development only)")
 	fs.StringVar(&c.TokenKeyFile, "token-key-file", "", "32-byte key that seals chat tokens; share it between nodes (default <data-dir>/token.key, generated on first start)")
 	fs.BoolVar(&c.APIRateLimits, "api-rate-limits", true, "enforce the IVS Chat API request rates (ThrottlingException)")
+	fs.Var(&c.APIRates, "api-rates", "per-operation API rates overriding the AWS defaults, e.g. CreateChatToken=500,SendEvent=200")
 	fs.IntVar(&c.MaxRooms, "max-rooms", 50000, "rooms per account (ServiceQuotaExceededException); -1 for no limit")
 	fs.IntVar(&c.MaxLoggingConfigurations, "max-logging-configurations", 10, "logging configurations per account; -1 for no limit")
 	fs.IntVar(&c.ConnectionRate, "connection-rate", 10, "messaging requests per second per connection; -1 for no limit")
@@ -138,6 +144,44 @@ func (c *Config) validate() error {
 		c.TokenKeyFile = filepath.Join(c.DataDir, "token.key")
 	}
 	return nil
+}
+
+// rateFlag is a list of Operation=requestsPerSecond pairs.
+type rateFlag map[string]int
+
+func (f *rateFlag) String() string {
+	var parts []string
+	for op, n := range *f {
+		parts = append(parts, op+"="+strconv.Itoa(n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func (f *rateFlag) Set(v string) error {
+	m := rateFlag{}
+	for _, part := range strings.Split(v, ",") {
+		op, n, ok := strings.Cut(strings.TrimSpace(part), "=")
+		rate, err := strconv.Atoi(n)
+		if !ok || err != nil || rate < 1 {
+			return fmt.Errorf("want Operation=N with N ≥ 1, got %q", part)
+		}
+		if _, known := controlplane.DefaultRateLimits()[op]; !known {
+			return fmt.Errorf("unknown operation %q", op)
+		}
+		m[op] = rate
+	}
+	*f = m
+	return nil
+}
+
+// rateLimits returns the AWS defaults with the configured overrides.
+func (c *Config) rateLimits() map[string]int {
+	limits := controlplane.DefaultRateLimits()
+	for op, n := range c.APIRates {
+		limits[op] = n
+	}
+	return limits
 }
 
 // envName returns the environment twin of a flag: data-dir → PARLEY_DATA_DIR.

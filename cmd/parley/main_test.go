@@ -149,6 +149,17 @@ func TestConfig_EnvironmentTwins(t *testing.T) {
 	if err := c.parse("test", nil, func(k string) string { return map[string]string{"PARLEY_MAX_ROOMS": "many"}[k] }); err == nil {
 		t.Fatal("bad PARLEY_MAX_ROOMS accepted")
 	}
+	if err := c.parse("test", []string{"--api-rates", "CreateChatToken=500,SendEvent=7"}, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.rateLimits(); got["CreateChatToken"] != 500 || got["SendEvent"] != 7 || got["CreateRoom"] != 5 {
+		t.Fatalf("rateLimits=%v", got)
+	}
+	for _, bad := range []string{"CreateChatToken=0", "NoSuchOp=5", "CreateRoom"} {
+		if err := c.parse("test", []string{"--api-rates", bad}, func(string) string { return "" }); err == nil {
+			t.Fatalf("--api-rates %q accepted", bad)
+		}
+	}
 }
 
 // buildParley compiles the binary once per test run.

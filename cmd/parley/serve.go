@@ -137,6 +137,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if c.APIRateLimits {
 		cp.Limiter = limiter
+		cp.RateLimits = c.rateLimits()
 	}
 	m.messaging = &messaging.Server{
 		Store:          m.store,
