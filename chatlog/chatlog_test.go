@@ -1,11 +1,8 @@
 package chatlog_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,10 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatlog"
+	"github.com/parleychat/parley/chatlog/chatlogtest"
 	"github.com/parleychat/parley/chatlog/cloudwatch"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -55,35 +51,17 @@ func counter(t *testing.T, cfg chatlog.Config, name, dest string) float64 {
 }
 
 func newS3(t *testing.T, buckets ...string) *awss3.Client {
-	backend := s3mem.New()
-	for _, b := range buckets {
-		if err := backend.CreateBucket(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	return awss3.New(awss3.Options{
-		Region: region, BaseEndpoint: aws.String(srv.URL), Credentials: creds, UsePathStyle: true,
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-	})
+	return chatlogtest.NewS3(t, buckets...).Client()
 }
 
 // gunzipLines reads the newline-delimited JSON of a .log.gz body.
 func gunzipLines(t *testing.T, body []byte) []string {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(body))
+	lines, err := chatlogtest.Gunzip(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasSuffix(raw, []byte("\n")) {
-		t.Errorf("object does not end with a newline")
-	}
-	return strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	return lines
 }
 
 func TestS3(t *testing.T) {
@@ -128,10 +106,10 @@ func TestS3(t *testing.T) {
 
 func TestCheckDestination(t *testing.T) {
 	dir := t.TempDir()
-	fake, srv := newFakeAWS(t)
-	fake.groups["/ivs/chat"] = true
-	fake.firehose["stream"] = nil
-	d := clients(srv.URL)
+	fake := chatlogtest.NewAWS(t)
+	fake.CreateLogGroup("/ivs/chat")
+	fake.CreateDeliveryStream("stream")
+	d := clients(fake.URL)
 	d.S3 = newS3(t, "bucket")
 	e := newEnv(t, dir)
 	l := mustOpen(t, testConfig(e.store, dir, d))
@@ -160,16 +138,16 @@ func TestCheckDestination(t *testing.T) {
 
 func TestCloudWatch(t *testing.T) {
 	dir := t.TempDir()
-	fake, srv := newFakeAWS(t)
-	fake.groups["/ivs/chat"] = true
+	fake := chatlogtest.NewAWS(t)
+	fake.CreateLogGroup("/ivs/chat")
 	e := newEnv(t, dir, cwDest("/ivs/chat"))
-	l := mustOpen(t, testConfig(e.store, dir, clients(srv.URL)))
+	l := mustOpen(t, testConfig(e.store, dir, clients(fake.URL)))
 	defer mustClose(t, l, time.Second)
 	recs := record(t, l, e.room.ID, 0, 50)
 
 	stream := cloudwatch.StreamName(e.room.ID)
-	waitFor(t, "50 log events", func() bool { return len(fake.logEvents("/ivs/chat", stream)) >= 50 })
-	events := fake.logEvents("/ivs/chat", stream)
+	waitFor(t, "50 log events", func() bool { return len(fake.LogEvents("/ivs/chat", stream)) >= 50 })
+	events := fake.LogEvents("/ivs/chat", stream)
 	var lines []string
 	for i, ev := range events {
 		if want := recs[i].Time.UnixMilli(); ev.Timestamp != want {
@@ -218,17 +196,17 @@ func TestCloudWatchBatches(t *testing.T) {
 
 func TestFirehosePartialFailure(t *testing.T) {
 	dir := t.TempDir()
-	fake, srv := newFakeAWS(t)
-	fake.firehose["stream"] = nil
-	fake.failEvery = 3 // every first attempt fails records 0, 3, 6, …
+	fake := chatlogtest.NewAWS(t)
+	fake.CreateDeliveryStream("stream")
+	fake.SetFailEvery(3) // every first attempt fails records 0, 3, 6, …
 	e := newEnv(t, dir, fhDest("stream"))
-	cfg := testConfig(e.store, dir, clients(srv.URL))
+	cfg := testConfig(e.store, dir, clients(fake.URL))
 	cfg.FlushInterval = time.Hour // Close delivers all 1200 at once
 	l := mustOpen(t, cfg)
 	recs := record(t, l, e.room.ID, 0, 1200)
 	mustClose(t, l, 10*time.Second)
 
-	got := fake.records("stream")
+	got := fake.Records("stream")
 	var lines []string
 	for _, r := range got {
 		if !strings.HasSuffix(r, "\n") {
@@ -240,8 +218,8 @@ func TestFirehosePartialFailure(t *testing.T) {
 	if diff := cmp.Diff(wantLines(recs), parseLines(t, lines)); diff != "" {
 		t.Errorf("Firehose records (-want +got):\n%s", diff)
 	}
-	if fake.maxRecords != 500 {
-		t.Errorf("largest PutRecordBatch had %d records, want 500", fake.maxRecords)
+	if fake.MaxBatch() != 500 {
+		t.Errorf("largest PutRecordBatch had %d records, want 500", fake.MaxBatch())
 	}
 }
 
@@ -312,10 +290,10 @@ func TestNewDestinations(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	fake, srv := newFakeAWS(t)
-	fake.groups["g"] = true
+	fake := chatlogtest.NewAWS(t)
+	fake.CreateLogGroup("g")
 	ctx := context.Background()
-	d, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{CloudWatchLogsEndpoint: srv.URL, Region: region})
+	d, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{CloudWatchLogsEndpoint: fake.URL, Region: region})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +310,7 @@ func TestNewDestinations(t *testing.T) {
 	if err := l.CheckDestination(ctx, s3Dest("anything")); err != nil {
 		t.Errorf("CheckDestination of a local S3 destination: %v, want nil", err)
 	}
-	all, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{Endpoint: srv.URL, Region: region, UsePathStyle: true})
+	all, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{Endpoint: fake.URL, Region: region, UsePathStyle: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,15 +2,8 @@ package chatlog_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,13 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatlog"
+	"github.com/parleychat/parley/chatlog/chatlogtest"
 	"github.com/parleychat/parley/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
-	region  = "us-east-1"
-	account = "000000000000"
+	region  = chatlogtest.Region
+	account = chatlogtest.Account
 )
 
 var creds = credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")
@@ -126,19 +120,11 @@ func record(t *testing.T, l *chatlog.Logger, roomID string, from, to int) []*par
 	return recs
 }
 
-// logLine is a chat log record decoded field by field.
-type logLine struct {
-	EventTimestamp string          `json:"event_timestamp"`
-	Type           string          `json:"type"`
-	Payload        json.RawMessage `json:"payload"`
-	Version        string          `json:"version"`
-}
-
 // wantLines is what the destinations must hold for recs.
-func wantLines(recs []*parley.LogRecord) []logLine {
-	var out []logLine
+func wantLines(recs []*parley.LogRecord) []chatlogtest.Record {
+	var out []chatlogtest.Record
 	for _, r := range recs {
-		out = append(out, logLine{
+		out = append(out, chatlogtest.Record{
 			EventTimestamp: r.Time.UTC().Format("2006-01-02T15:04:05.000Z"),
 			Type:           r.Type, Payload: r.Payload, Version: "1.0",
 		})
@@ -146,20 +132,13 @@ func wantLines(recs []*parley.LogRecord) []logLine {
 	return out
 }
 
-func parseLines(t *testing.T, lines []string) []logLine {
+func parseLines(t *testing.T, lines []string) []chatlogtest.Record {
 	t.Helper()
-	var out []logLine
-	for _, s := range lines {
-		var l logLine
-		dec := json.NewDecoder(strings.NewReader(s))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&l); err != nil {
-			t.Fatalf("decode log line %q: %v", s, err)
-		}
-		out = append(out, l)
+	recs, err := chatlogtest.ParseRecords(lines)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return string(out[i].Payload) < string(out[j].Payload) })
-	return out
+	return recs
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -172,165 +151,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// fakeAWS implements the awsJson1.1 operations of CloudWatch Logs and
-// Firehose that the destinations call, as the AWS SDK sends them.
-type fakeAWS struct {
-	t *testing.T
-
-	mu         sync.Mutex
-	down       bool
-	groups     map[string]bool
-	streams    map[string][]logEvent // group + "|" + stream
-	firehose   map[string][]string   // stream → records
-	failEvery  int                   // PutRecordBatch fails every failEvery-th record of a first attempt
-	calls      map[string]int
-	maxRecords int
-}
-
-type logEvent struct {
-	Timestamp int64  `json:"timestamp"`
-	Message   string `json:"message"`
-}
-
-func newFakeAWS(t *testing.T) (*fakeAWS, *httptest.Server) {
-	f := &fakeAWS{t: t, groups: map[string]bool{}, streams: map[string][]logEvent{}, firehose: map[string][]string{}, calls: map[string]int{}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return f, srv
-}
-
-func (f *fakeAWS) setDown(down bool) {
-	f.mu.Lock()
-	f.down = down
-	f.mu.Unlock()
-}
-
-func (f *fakeAWS) logEvents(group, stream string) []logEvent {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]logEvent(nil), f.streams[group+"|"+stream]...)
-}
-
-func (f *fakeAWS) records(stream string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.firehose[stream]...)
-}
-
-func awsError(w http.ResponseWriter, status int, typ, msg string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg})
-}
-
-func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
-		f.t.Errorf("%s: Content-Type=%q, want application/x-amz-json-1.1", target, ct)
-	}
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
-		f.t.Errorf("%s: request is not SigV4-signed", target)
-	}
-	var body map[string]json.RawMessage
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		f.t.Errorf("%s: decode body: %v", target, err)
-	}
-	str := func(k string) string {
-		var s string
-		json.Unmarshal(body[k], &s)
-		return s
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls[target]++
-	if f.down {
-		awsError(w, http.StatusServiceUnavailable, "ServiceUnavailableException", "down for the test")
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	switch target {
-	case "Logs_20140328.DescribeLogGroups":
-		var groups []map[string]string
-		for g := range f.groups {
-			if strings.HasPrefix(g, str("logGroupNamePrefix")) {
-				groups = append(groups, map[string]string{"logGroupName": g})
-			}
-		}
-		json.NewEncoder(w).Encode(map[string]any{"logGroups": groups})
-	case "Logs_20140328.CreateLogStream":
-		key := str("logGroupName") + "|" + str("logStreamName")
-		if !f.groups[str("logGroupName")] {
-			awsError(w, 400, "ResourceNotFoundException", "The specified log group does not exist.")
-		} else if _, ok := f.streams[key]; ok {
-			awsError(w, 400, "ResourceAlreadyExistsException", "The specified log stream already exists")
-		} else {
-			f.streams[key] = []logEvent{}
-			w.Write([]byte("{}"))
-		}
-	case "Logs_20140328.PutLogEvents":
-		f.putLogEvents(w, str("logGroupName")+"|"+str("logStreamName"), body["logEvents"])
-	case "Firehose_20150804.PutRecordBatch":
-		f.putRecordBatch(w, str("DeliveryStreamName"), body["Records"])
-	case "Firehose_20150804.DescribeDeliveryStream":
-		if _, ok := f.firehose[str("DeliveryStreamName")]; !ok {
-			awsError(w, 400, "ResourceNotFoundException", "not found")
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"DeliveryStreamDescription": map[string]any{
-			"DeliveryStreamName": str("DeliveryStreamName"), "DeliveryStreamStatus": "ACTIVE"}})
-	default:
-		f.t.Errorf("unexpected operation %q", target)
-		awsError(w, 400, "UnknownOperationException", target)
-	}
-}
-
-func (f *fakeAWS) putLogEvents(w http.ResponseWriter, key string, raw json.RawMessage) {
-	events, ok := f.streams[key]
-	if !ok {
-		awsError(w, 400, "ResourceNotFoundException", "The specified log stream does not exist.")
-		return
-	}
-	var in []logEvent
-	json.Unmarshal(raw, &in)
-	size := 0
-	for i, e := range in {
-		size += len(e.Message) + 26
-		if i > 0 && e.Timestamp < in[i-1].Timestamp {
-			f.t.Errorf("PutLogEvents: events not in chronological order")
-		}
-	}
-	if len(in) == 0 || len(in) > 10000 || size > 1048576 {
-		f.t.Errorf("PutLogEvents: %d events, %d bytes: outside the limits", len(in), size)
-	}
-	f.streams[key] = append(events, in...)
-	w.Write([]byte(`{"nextSequenceToken":"1"}`))
-}
-
-func (f *fakeAWS) putRecordBatch(w http.ResponseWriter, stream string, raw json.RawMessage) {
-	var in []struct{ Data string }
-	json.Unmarshal(raw, &in)
-	if len(in) > 500 {
-		f.t.Errorf("PutRecordBatch: %d records, more than 500", len(in))
-	}
-	f.maxRecords = max(f.maxRecords, len(in))
-	var resps []map[string]string
-	failed := 0
-	for i, rec := range in {
-		data, err := base64.StdEncoding.DecodeString(rec.Data)
-		if err != nil {
-			f.t.Errorf("PutRecordBatch: record %d: %v", i, err)
-		}
-		if f.failEvery > 0 && i%f.failEvery == 0 && f.calls["Firehose_20150804.PutRecordBatch"]%2 == 1 {
-			failed++
-			resps = append(resps, map[string]string{"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
-			continue
-		}
-		f.firehose[stream] = append(f.firehose[stream], string(data))
-		resps = append(resps, map[string]string{"RecordId": fmt.Sprint(i)})
-	}
-	json.NewEncoder(w).Encode(map[string]any{"FailedPutCount": failed, "Encrypted": false, "RequestResponses": resps})
 }
 
 // clients returns SDK clients of the fake, without SDK retries so that

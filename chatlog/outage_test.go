@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatlog/chatlogtest"
 	"github.com/parleychat/parley/chatlog/cloudwatch"
 	"github.com/parleychat/parley/store/sqlite"
 )
@@ -21,13 +22,13 @@ import (
 // back: every record arrives once, unchanged.
 func TestOutage(t *testing.T) {
 	dir := t.TempDir()
-	fake, srv := newFakeAWS(t)
-	fake.groups["/ivs/chat"] = true
-	fake.setDown(true)
+	fake := chatlogtest.NewAWS(t)
+	fake.CreateLogGroup("/ivs/chat")
+	fake.SetMode(chatlogtest.Unavailable)
 	e := newEnv(t, dir, cwDest("/ivs/chat"))
 	label := "cloudwatch:/ivs/chat"
 
-	cfg := testConfig(e.store, dir, clients(srv.URL))
+	cfg := testConfig(e.store, dir, clients(fake.URL))
 	l := mustOpen(t, cfg)
 	recs := record(t, l, e.room.ID, 0, 50)
 	waitFor(t, "failed deliveries", func() bool { return counter(t, cfg, "parley_chatlog_delivery_failures_total", label) >= 2 })
@@ -35,19 +36,19 @@ func TestOutage(t *testing.T) {
 	mustClose(t, l, 100*time.Millisecond) // gives up: the destination is down
 	t.Logf("close took %v", time.Since(start))
 
-	cfg = testConfig(e.store, dir, clients(srv.URL))
+	cfg = testConfig(e.store, dir, clients(fake.URL))
 	l = mustOpen(t, cfg)
 	defer mustClose(t, l, time.Second)
 	recs = append(recs, record(t, l, e.room.ID, 50, 100)...)
 	waitFor(t, "failed deliveries after restart", func() bool { return counter(t, cfg, "parley_chatlog_delivery_failures_total", label) >= 1 })
-	fake.setDown(false)
+	fake.SetMode(chatlogtest.Up)
 	t.Logf("up at %v", time.Since(start))
 
 	stream := cloudwatch.StreamName(e.room.ID)
-	waitFor(t, "100 log events", func() bool { return len(fake.logEvents("/ivs/chat", stream)) >= 100 })
+	waitFor(t, "100 log events", func() bool { return len(fake.LogEvents("/ivs/chat", stream)) >= 100 })
 	waitFor(t, "delivered counter", func() bool { return counter(t, cfg, "parley_chatlog_records_delivered_total", label) == 100 })
 	var lines []string
-	for _, ev := range fake.logEvents("/ivs/chat", stream) {
+	for _, ev := range fake.LogEvents("/ivs/chat", stream) {
 		lines = append(lines, ev.Message)
 	}
 	if diff := cmp.Diff(wantLines(recs), parseLines(t, lines)); diff != "" {
@@ -69,8 +70,8 @@ func TestCrash(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	fake, srv := newFakeAWS(t)
-	fake.groups["/ivs/chat"] = true
+	fake := chatlogtest.NewAWS(t)
+	fake.CreateLogGroup("/ivs/chat")
 	e := newEnv(t, dir, cwDest("/ivs/chat"))
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$", "-test.count=1", "-test.v")
@@ -81,16 +82,16 @@ func TestCrash(t *testing.T) {
 		t.Fatalf("child: %v, want killed by a signal; output:\n%s", err, out)
 	}
 
-	l := mustOpen(t, testConfig(e.store, dir, clients(srv.URL)))
+	l := mustOpen(t, testConfig(e.store, dir, clients(fake.URL)))
 	defer mustClose(t, l, time.Second)
 	stream := cloudwatch.StreamName(e.room.ID)
-	waitFor(t, "records of the killed process", func() bool { return len(fake.logEvents("/ivs/chat", stream)) >= crashRecords })
+	waitFor(t, "records of the killed process", func() bool { return len(fake.LogEvents("/ivs/chat", stream)) >= crashRecords })
 	var want []*parley.LogRecord
 	for i := range crashRecords {
 		want = append(want, message(e.room.ID, i))
 	}
 	var lines []string
-	for _, ev := range fake.logEvents("/ivs/chat", stream) {
+	for _, ev := range fake.LogEvents("/ivs/chat", stream) {
 		lines = append(lines, ev.Message)
 	}
 	if diff := cmp.Diff(wantLines(want), parseLines(t, lines)); diff != "" {
