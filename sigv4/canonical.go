@@ -30,6 +30,17 @@ func (a *authorization) scope() string {
 	return a.Date + "/" + a.Region + "/" + a.Service + "/" + a.Terminal
 }
 
+// appendScope appends the credential scope.
+func (a *authorization) appendScope(b []byte) []byte {
+	b = append(b, a.Date...)
+	b = append(b, '/')
+	b = append(b, a.Region...)
+	b = append(b, '/')
+	b = append(b, a.Service...)
+	b = append(b, '/')
+	return append(b, a.Terminal...)
+}
+
 // String writes a back as an Authorization header value.
 func (a *authorization) String() string {
 	return algorithm + " Credential=" + a.AccessKeyID + "/" + a.scope() +
@@ -275,33 +286,58 @@ func unreserved(c byte) bool {
 	return isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// canonicalHeaders writes "name:value\n" for every signed header, in the
-// order of the SignedHeaders list. Values come from the raw request: host
-// from r.Host, content-length from r.ContentLength when the header map lacks
-// it, repeated headers joined with ",", each value trimmed with inner runs
-// of spaces collapsed. A signed header that is absent has an empty value
-// (and so fails the signature).
+// canonicalHeaders returns "name:value\n" for every signed header; see
+// appendCanonicalHeaders.
 func canonicalHeaders(r *http.Request, names []string) string {
-	var b strings.Builder
+	return string(appendCanonicalHeaders(nil, r, names))
+}
+
+// appendCanonicalHeaders appends "name:value\n" for every signed header, in
+// the order of the SignedHeaders list. Values come from the raw request:
+// host from r.Host, content-length from r.ContentLength when the header map
+// lacks it, repeated headers joined with ",", each value trimmed with inner
+// runs of spaces collapsed. A signed header that is absent has an empty
+// value (and so fails the signature).
+func appendCanonicalHeaders(b []byte, r *http.Request, names []string) []byte {
+	var kb [64]byte
 	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte(':')
-		switch vs := r.Header[http.CanonicalHeaderKey(n)]; {
+		b = append(b, n...)
+		b = append(b, ':')
+		switch vs := headerValues(r.Header, n, &kb); {
 		case n == "host":
-			b.WriteString(trimValue(requestHost(r)))
+			b = appendTrimmed(b, requestHost(r))
 		case len(vs) == 0 && n == "content-length" && r.ContentLength >= 0:
-			b.WriteString(strconv.FormatInt(r.ContentLength, 10))
+			b = strconv.AppendInt(b, r.ContentLength, 10)
 		default:
 			for i, v := range vs {
 				if i > 0 {
-					b.WriteByte(',')
+					b = append(b, ',')
 				}
-				b.WriteString(trimValue(v))
+				b = appendTrimmed(b, v)
 			}
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
+}
+
+// headerValues returns h[http.CanonicalHeaderKey(name)] for a lower-case
+// header name, canonicalizing in kb to avoid allocating a key.
+func headerValues(h http.Header, name string, kb *[64]byte) []string {
+	if len(name) > len(kb) {
+		return h[http.CanonicalHeaderKey(name)]
+	}
+	k := kb[:len(name)]
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		k[i] = c
+		upper = c == '-'
+	}
+	return h[string(k)]
 }
 
 // requestHost is the Host header as received: Go's server moves it to r.Host.
@@ -318,25 +354,35 @@ func requestHost(r *http.Request) string {
 	return ""
 }
 
-// trimValue trims surrounding white space and collapses inner runs of spaces
-// to one, as the SigV4 signers do.
-func trimValue(v string) string {
+// appendTrimmed appends v with surrounding white space trimmed and inner
+// runs of spaces collapsed to one, as the SigV4 signers do.
+func appendTrimmed(b []byte, v string) []byte {
 	v = strings.TrimSpace(v)
-	if !strings.Contains(v, "  ") {
-		return v
-	}
-	b := make([]byte, 0, len(v))
 	for i := 0; i < len(v); i++ {
 		if v[i] == ' ' && i > 0 && v[i-1] == ' ' {
 			continue
 		}
 		b = append(b, v[i])
 	}
-	return string(b)
+	return b
 }
 
-// canonicalRequest assembles the canonical request of SigV4.
-func canonicalRequest(method, uri, query string, signed []string, headers, payloadHash string) string {
-	return method + "\n" + uri + "\n" + query + "\n" + headers + "\n" +
-		strings.Join(signed, ";") + "\n" + payloadHash
+// appendCanonicalRequest appends the canonical request of SigV4.
+func appendCanonicalRequest(b []byte, r *http.Request, uri, query string, signed []string, payloadHash []byte) []byte {
+	b = append(b, r.Method...)
+	b = append(b, '\n')
+	b = append(b, uri...)
+	b = append(b, '\n')
+	b = append(b, query...)
+	b = append(b, '\n')
+	b = appendCanonicalHeaders(b, r, signed)
+	b = append(b, '\n')
+	for i, n := range signed {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, n...)
+	}
+	b = append(b, '\n')
+	return append(b, payloadHash...)
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -85,12 +86,15 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	if err != nil {
 		return "", err
 	}
-	sig, err := hex.DecodeString(auth.Signature)
-	if err != nil || len(sig) != sha256.Size {
+	var sig [sha256.Size]byte
+	if len(auth.Signature) != 2*sha256.Size {
 		return "", parley.Errorf(parley.InvalidSignatureException, msgMismatch)
 	}
-	payloadHash, err := bodyHash(r, body)
-	if err != nil {
+	if _, err := hex.Decode(sig[:], []byte(auth.Signature)); err != nil {
+		return "", parley.Errorf(parley.InvalidSignatureException, msgMismatch)
+	}
+	var payloadHash [2 * sha256.Size]byte
+	if err := bodyHash(&payloadHash, r, body); err != nil {
 		return "", err
 	}
 	if v.Insecure {
@@ -103,11 +107,11 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	if err != nil {
 		return "", err
 	}
-	want, err := signature(r, auth, secret, date, payloadHash)
+	ok, err := signatureMatches(r, auth, secret, date, &payloadHash, &sig)
 	if err != nil {
 		return "", err
 	}
-	if !hmac.Equal(want, sig) {
+	if !ok {
 		return "", parley.Errorf(parley.InvalidSignatureException, msgMismatch)
 	}
 	return auth.AccessKeyID, nil
@@ -173,31 +177,77 @@ func (v *Verifier) service() string {
 	return v.Service
 }
 
-// bodyHash returns the hex SHA-256 of body. The SDKs do not send
+// bodyHash puts the hex SHA-256 of body into h. The SDKs do not send
 // X-Amz-Content-Sha256 for ivschat; when a client does, it must be the same.
-func bodyHash(r *http.Request, body []byte) (string, error) {
+func bodyHash(h *[2 * sha256.Size]byte, r *http.Request, body []byte) error {
 	sum := sha256.Sum256(body)
-	h := hex.EncodeToString(sum[:])
-	if sent, ok := r.Header[headerContentSHA256]; ok && (len(sent) != 1 || sent[0] != h) {
-		return "", parley.Errorf(parley.InvalidSignatureException,
+	hex.Encode(h[:], sum[:])
+	if sent, ok := r.Header[headerContentSHA256]; ok && (len(sent) != 1 || sent[0] != string(h[:])) {
+		return parley.Errorf(parley.InvalidSignatureException,
 			"The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
-	return h, nil
+	return nil
 }
 
-// signature computes the signature r should carry.
-func signature(r *http.Request, auth *authorization, secret, date, payloadHash string) ([]byte, error) {
+// signature computes the signature r should carry and reports whether it
+// equals sig. A signing key that produced a matching signature is cached
+// (see keyCache), so that the four HMACs of its derivation run once per key,
+// day and region rather than once per request.
+func signatureMatches(r *http.Request, auth *authorization, secret, date string, payloadHash *[sha256.Size * 2]byte, sig *[sha256.Size]byte) (bool, error) {
 	query, err := canonicalQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	creq := canonicalRequest(r.Method, canonicalURI(r.URL), query, auth.SignedHeaders,
-		canonicalHeaders(r, auth.SignedHeaders), payloadHash)
-	sum := sha256.Sum256([]byte(creq))
-	toSign := algorithm + "\n" + date + "\n" + auth.scope() + "\n" + hex.EncodeToString(sum[:])
-	key := signingKey(secret, auth.Date, auth.Region, auth.Service)
-	return hmacSHA256(key, []byte(toSign)), nil
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	// The buffer holds the HMAC's inner pad block, then the string to sign,
+	// so that the inner hash is one Sum256 over it.
+	b := append((*bp)[:0], make([]byte, sha256.BlockSize)...)
+	b = appendCanonicalRequest(b, r, canonicalURI(r.URL), query, auth.SignedHeaders, payloadHash[:])
+	creq := sha256.Sum256(b[sha256.BlockSize:])
+	b = append(b[:sha256.BlockSize], algorithm+"\n"...)
+	b = append(b, date...)
+	b = append(b, '\n')
+	b = auth.appendScope(b)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, creq[:])
+	*bp = b
+
+	ck := cacheKey{secret: secret, date: auth.Date, region: auth.Region, service: auth.Service}
+	key, cached := keys.get(ck)
+	if !cached {
+		key = signingKey(secret, auth.Date, auth.Region, auth.Service)
+	}
+	want := hmacSum(b, key)
+	if !hmac.Equal(want[:], sig[:]) {
+		return false, nil
+	}
+	if !cached {
+		keys.put(ck, key)
+	}
+	return true, nil
 }
+
+// hmacSum returns HMAC-SHA256 of msg under key (at most one block long).
+// The first sha256.BlockSize bytes of b are scratch space for the inner pad;
+// the message follows them.
+func hmacSum(b []byte, key []byte) [sha256.Size]byte {
+	var pad [sha256.BlockSize]byte
+	copy(pad[:], key)
+	for i := range pad {
+		b[i] = pad[i] ^ 0x36
+	}
+	inner := sha256.Sum256(b)
+	var outer [sha256.BlockSize + sha256.Size]byte
+	for i := range pad {
+		outer[i] = pad[i] ^ 0x5c
+	}
+	copy(outer[sha256.BlockSize:], inner[:])
+	return sha256.Sum256(outer[:])
+}
+
+// bufPool holds the buffers that canonical requests are built in.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // signingKey derives the SigV4 signing key of a day, region and service.
 func signingKey(secret, date, region, service string) []byte {
@@ -211,4 +261,37 @@ func hmacSHA256(key, data []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write(data)
 	return m.Sum(nil)
+}
+
+// cacheKey names a derived signing key.
+type cacheKey struct{ secret, date, region, service string }
+
+// keyCache holds the signing keys that verified a signature. It is bounded:
+// when full it is emptied, so that it never holds more than maxCachedKeys.
+// Only keys that verified a request get in, so a client without the secret
+// cannot fill it.
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[cacheKey][]byte
+}
+
+// maxCachedKeys bounds keyCache: a few keys, regions and days.
+const maxCachedKeys = 256
+
+var keys keyCache
+
+func (c *keyCache) get(k cacheKey) ([]byte, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	key, ok := c.m[k]
+	return key, ok
+}
+
+func (c *keyCache) put(k cacheKey, key []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedKeys {
+		c.m = make(map[cacheKey][]byte)
+	}
+	c.m[k] = key
 }
