@@ -25,14 +25,18 @@ import (
 
 const testAKID, testSecret = "PKTESTTESTTESTTEST01", "test-secret-test-secret-test-secret-0000"
 
-// MustOpenMain starts a real Main on a random port with its own data dir.
-func MustOpenMain(tb testing.TB, dataDir string) *Main {
+// MustOpenMain starts a real Main on a random port with its own data dir;
+// opts change the configuration before Open.
+func MustOpenMain(tb testing.TB, dataDir string, opts ...func(*Config)) *Main {
 	tb.Helper()
 	m := NewMain()
 	m.Config.Listen = "127.0.0.1:0"
 	m.Config.DataDir = dataDir
 	m.Config.AccessKeyID, m.Config.SecretAccessKey = testAKID, testSecret
 	m.Config.LogLevel = "error"
+	for _, o := range opts {
+		o(&m.Config)
+	}
 	if err := m.Open(context.Background()); err != nil {
 		tb.Fatalf("open: %v", err)
 	}
