@@ -135,8 +135,16 @@ func attachLoggingConfigurations(ctx context.Context, tx *sql.Tx, roomID string,
 	return nil
 }
 
-// FindRoom implements parley.Store.
+// FindRoom implements parley.Store. It answers from the room cache while
+// room_version has not changed (see roomCache).
 func (s *Store) FindRoom(ctx context.Context, id string) (*parley.Room, error) {
+	v, err := s.roomVersion(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find room %s: read room version: %w", id, err)
+	}
+	if r := s.rooms.get(v, id); r != nil {
+		return cloneRoom(r), nil
+	}
 	r, err := scanRoom(s.findRoom.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, parley.NotFound("room", id)
@@ -144,6 +152,7 @@ func (s *Store) FindRoom(ctx context.Context, id string) (*parley.Room, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find room %s: %w", id, err)
 	}
+	s.rooms.put(v, cloneRoom(r))
 	return r, nil
 }
 

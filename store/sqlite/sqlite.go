@@ -12,6 +12,12 @@
 // UseToken, called for every WebSocket connect, is group-committed: calls
 // that arrive while a commit is in flight share the next transaction and its
 // single fsync.
+//
+// FindRoom, called for every chat token and every connect, answers from a
+// cache of rooms while the room_version row, which triggers change with
+// every change to a room, its tags or its logging configurations, is the
+// one the cached rooms were read at. Reading that row is one small read
+// transaction, so the cache is exact across processes sharing the file.
 package sqlite
 
 import (
@@ -45,8 +51,10 @@ type Store struct {
 	write *sql.DB // one connection: writes are serialised
 	read  *sql.DB // read-only connections
 
-	findRoom    *sql.Stmt // on read
-	insertToken *sql.Stmt // on write
+	findRoom        *sql.Stmt // on read
+	findRoomVersion *sql.Stmt // on read
+	insertToken     *sql.Stmt // on write
+	rooms           roomCache
 
 	tokens chan *tokenRequest // to the group committer; unbuffered
 	done   chan struct{}      // closed by Close
@@ -104,6 +112,9 @@ func (s *Store) open(ctx context.Context, ms []migration) error {
 	if s.findRoom, err = s.read.PrepareContext(ctx, selectRoom+" WHERE r.id = ?"); err != nil {
 		return fmt.Errorf("prepare find room: %w", err)
 	}
+	if s.findRoomVersion, err = s.read.PrepareContext(ctx, selectRoomVersion); err != nil {
+		return fmt.Errorf("prepare find room version: %w", err)
+	}
 	if s.insertToken, err = s.write.PrepareContext(ctx, insertToken); err != nil {
 		return fmt.Errorf("prepare insert token: %w", err)
 	}
@@ -124,7 +135,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.findRoom, s.insertToken} {
+	for _, st := range []*sql.Stmt{s.findRoom, s.findRoomVersion, s.insertToken} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

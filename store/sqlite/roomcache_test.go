@@ -1,0 +1,142 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/parleychat/parley"
+)
+
+// TestRoomCacheSeesOtherStores checks that a room FindRoom has cached is
+// read again once another Store on the same file (as another process or
+// node would) or a plain SQL connection changes it.
+func TestRoomCacheSeesOtherStores(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	a, b := MustOpen(t, path), MustOpen(t, path)
+	at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	lc := &parley.LoggingConfiguration{
+		ID: "LC0000000001", ARN: "arn:aws:ivschat:us-east-1:123456789012:logging-configuration/LC0000000001",
+		State: parley.StateActive, CreateTime: at, UpdateTime: at,
+		Destination: parley.DestinationConfiguration{S3: &parley.S3Destination{BucketName: "b"}},
+	}
+	if err := b.CreateLoggingConfiguration(ctx, lc, 0); err != nil {
+		t.Fatal(err)
+	}
+	want := &parley.Room{
+		ID: "Room00000001", ARN: "arn:aws:ivschat:us-east-1:123456789012:room/Room00000001",
+		Name: "r", MaximumMessageRatePerSecond: 10, MaximumMessageLength: 500,
+		Tags: map[string]string{"k": "v"}, LoggingConfigurationIdentifiers: []string{},
+		CreateTime: at, UpdateTime: at,
+	}
+	if err := b.CreateRoom(ctx, want, 0); err != nil {
+		t.Fatal(err)
+	}
+	arn, _ := parley.ParseARN(want.ARN)
+	changes := []struct {
+		name   string
+		change func(t *testing.T)
+	}{
+		{"UpdateRoom", func(t *testing.T) {
+			name := "renamed"
+			at = at.Add(time.Second)
+			if _, err := b.UpdateRoom(ctx, want.ID, parley.RoomUpdate{Name: &name}, at); err != nil {
+				t.Fatal(err)
+			}
+			want.Name, want.UpdateTime = name, at
+		}},
+		{"TagResource", func(t *testing.T) {
+			if err := b.TagResource(ctx, arn, map[string]string{"k2": "v2"}, 0); err != nil {
+				t.Fatal(err)
+			}
+			want.Tags["k2"] = "v2"
+		}},
+		{"UntagResource", func(t *testing.T) {
+			if err := b.UntagResource(ctx, arn, []string{"k"}); err != nil {
+				t.Fatal(err)
+			}
+			delete(want.Tags, "k")
+		}},
+		{"AttachLoggingConfiguration", func(t *testing.T) {
+			arns := []string{lc.ARN}
+			at = at.Add(time.Second)
+			upd := parley.RoomUpdate{LoggingConfigurationIdentifiers: &arns}
+			if _, err := b.UpdateRoom(ctx, want.ID, upd, at); err != nil {
+				t.Fatal(err)
+			}
+			want.LoggingConfigurationIdentifiers, want.UpdateTime = arns, at
+		}},
+		{"PlainSQL", func(t *testing.T) {
+			db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`UPDATE rooms SET maximum_message_length = 42 WHERE id = ?`, want.ID); err != nil {
+				t.Fatal(err)
+			}
+			want.MaximumMessageLength = 42
+		}},
+	}
+	for _, c := range changes {
+		t.Run(c.name, func(t *testing.T) {
+			mustFindRoom(t, a, want) // cached now
+			c.change(t)
+			mustFindRoom(t, a, want)
+		})
+	}
+	t.Run("DeleteRoom", func(t *testing.T) {
+		mustFindRoom(t, a, want)
+		if err := b.DeleteRoom(ctx, want.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := a.FindRoom(ctx, want.ID)
+		if code := parley.ErrorCodeOf(err); code != parley.ResourceNotFoundException {
+			t.Fatalf("FindRoom of a room deleted by another store: err=%v, want ResourceNotFoundException", err)
+		}
+	})
+}
+
+// TestRoomCacheCopies checks that changing a room FindRoom returned does not
+// change what the next FindRoom returns.
+func TestRoomCacheCopies(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t, filepath.Join(t.TempDir(), "parley.db"))
+	at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := &parley.Room{
+		ID: "Room00000001", ARN: "arn:aws:ivschat:us-east-1:123456789012:room/Room00000001",
+		Name: "r", MaximumMessageRatePerSecond: 10, MaximumMessageLength: 500,
+		MessageReviewHandler:            &parley.MessageReviewHandler{URI: "https://x.example/", FallbackResult: parley.FallbackAllow},
+		Tags:                            map[string]string{"k": "v"},
+		LoggingConfigurationIdentifiers: []string{},
+		CreateTime:                      at, UpdateTime: at,
+	}
+	if err := s.CreateRoom(ctx, want, 0); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		got := mustFindRoom(t, s, want)
+		got.Name = "changed"
+		got.Tags["k"] = "changed"
+		got.MessageReviewHandler.URI = "changed"
+		got.LoggingConfigurationIdentifiers = append(got.LoggingConfigurationIdentifiers, "changed")
+	}
+}
+
+func mustFindRoom(t *testing.T, s interface {
+	FindRoom(context.Context, string) (*parley.Room, error)
+}, want *parley.Room) *parley.Room {
+	t.Helper()
+	got, err := s.FindRoom(context.Background(), want.ID)
+	if err != nil {
+		t.Fatalf("FindRoom: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("FindRoom (-want +got):\n%s", diff)
+	}
+	return got
+}
