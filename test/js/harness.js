@@ -14,13 +14,16 @@ globalThis.WebSocket = WebSocket;
 const accessKeyId = 'PKJSTESTJSTESTJSTEST';
 const secretAccessKey = 'js-test-secret-js-test-secret-js-test-00';
 
-/** Starts bin/parley serve and resolves when it prints its address. */
-export async function startServer(extraArgs = []) {
+/**
+ * Starts bin/parley serve and resolves when it prints its address.
+ * extraArgs are more flags; extraEnv more environment variables.
+ */
+export async function startServer(extraArgs = [], extraEnv = {}) {
   const bin = process.env.PARLEY_BIN;
   if (!bin) throw new Error('PARLEY_BIN is not set (run through make test-js)');
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-js-'));
   const proc = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'error', ...extraArgs], {
-    env: { ...process.env, PARLEY_ACCESS_KEY_ID: accessKeyId, PARLEY_SECRET_ACCESS_KEY: secretAccessKey },
+    env: { ...process.env, ...extraEnv, PARLEY_ACCESS_KEY_ID: accessKeyId, PARLEY_SECRET_ACCESS_KEY: secretAccessKey },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const addr = await new Promise((resolve, reject) => {
