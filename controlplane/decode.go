@@ -27,6 +27,12 @@ func parseBody(body []byte) (*fields, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return f, nil
 	}
+	if json.Valid(body) {
+		if raw, ok := splitObject(body); ok {
+			f.raw = raw
+			return f, nil
+		}
+	}
 	if err := json.Unmarshal(body, &f.raw); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) || bytes.HasPrefix(bytes.TrimSpace(body), []byte("null")) {
@@ -102,6 +108,9 @@ func decodeString(v json.RawMessage) (string, bool) {
 	if len(v) == 0 || v[0] != '"' {
 		return "", false
 	}
+	if s, ok := plainString(v); ok {
+		return s, true
+	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", false
@@ -140,7 +149,10 @@ func (f *fields) object(name string) *fields {
 		return nil
 	}
 	sub := &fields{prefix: f.path(name) + ".", errs: f.errs}
-	if v[0] != '{' || json.Unmarshal(v, &sub.raw) != nil {
+	if v[0] == '{' {
+		sub.raw, _ = splitObject(v)
+	}
+	if sub.raw == nil && (v[0] != '{' || json.Unmarshal(v, &sub.raw) != nil) {
 		f.fail(name, "must be an object")
 		return nil
 	}
@@ -154,8 +166,8 @@ func (f *fields) strList(name string) *[]string {
 	if !ok {
 		return nil
 	}
-	var raws []json.RawMessage
-	if v[0] != '[' || json.Unmarshal(v, &raws) != nil {
+	raws, ok := splitArray(v)
+	if !ok && (v[0] != '[' || json.Unmarshal(v, &raws) != nil) {
 		f.fail(name, "must be a list")
 		return nil
 	}
@@ -178,8 +190,8 @@ func (f *fields) strMap(name string) map[string]string {
 	if !ok {
 		return nil
 	}
-	var raws map[string]json.RawMessage
-	if v[0] != '{' || json.Unmarshal(v, &raws) != nil {
+	raws, ok := splitObject(v)
+	if !ok && (v[0] != '{' || json.Unmarshal(v, &raws) != nil) {
 		f.fail(name, "must be a map of strings")
 		return nil
 	}
