@@ -16,108 +16,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatlog/chatlogtest"
 	"github.com/parleychat/parley/review"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-const functionARN = "arn:aws:lambda:us-east-1:000000000000:function:moderate"
-
-// handle plays a review handler whose behaviour depends on the message
-// Content. It returns the reply body, or functionError for a crash.
-func handle(t *testing.T, r *http.Request) (reply string, functionError bool) {
-	var req parley.ReviewRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		t.Errorf("decode review request: %v", err)
-	}
-	switch req.Content {
-	case "allow":
-		return `{"ReviewResult":"ALLOW","Content":"allow","Attributes":{"k":"v"}}`, false
-	case "deny":
-		return `{"ReviewResult":"DENY","Content":"deny"}`, false
-	case "rewrite":
-		return `{"ReviewResult":"ALLOW","Content":"r*****","Attributes":{"masked":"true"}}`, false
-	case "slow":
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-		return `{"ReviewResult":"ALLOW"}`, false
-	case "crash":
-		return `{"errorMessage":"boom","errorType":"Error"}`, true
-	case "invalid":
-		return `{"ReviewResult":"MAYBE"}`, false
-	case "badattrs":
-		return `{"ReviewResult":"ALLOW","Attributes":{"n":1}}`, false
-	}
-	t.Errorf("unexpected Content %q", req.Content)
-	return "", true
-}
-
-// newLambdaServer implements the Lambda Invoke API as aws-sdk-go-v2 calls
-// it: POST /2015-03-31/functions/<name>/invocations.
-func newLambdaServer(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		want := "/2015-03-31/functions/" + functionARN + "/invocations"
-		if r.Method != http.MethodPost || r.URL.Path != want {
-			t.Errorf("got %s %s, want POST %s", r.Method, r.URL.Path, want)
-		}
-		if got := r.Header.Get("X-Amz-Invocation-Type"); got != "RequestResponse" {
-			t.Errorf("X-Amz-Invocation-Type=%q, want RequestResponse", got)
-		}
-		reply, crash := handle(t, r)
-		if crash {
-			w.Header().Set("X-Amz-Function-Error", "Unhandled")
-		}
-		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
-		io.WriteString(w, reply)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func newWebhook(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if got := r.Header.Get("Content-Type"); got != "application/json" {
-			t.Errorf("Content-Type=%q, want application/json", got)
-		}
-		reply, crash := handle(t, r)
-		if crash {
-			http.Error(w, reply, http.StatusInternalServerError)
-			return
-		}
-		io.WriteString(w, reply)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestReview(t *testing.T) {
-	lambdaSrv := newLambdaServer(t)
-	webhook := newWebhook(t)
+	fake := chatlogtest.NewLambda(t)
 	client := lambda.New(lambda.Options{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String(lambdaSrv.URL),
+		BaseEndpoint: aws.String(fake.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 	})
-	transports := map[string]string{"Lambda": functionARN, "Webhook": webhook.URL + "/review"}
+	transports := map[string]func(string) string{"Lambda": chatlogtest.FunctionARN, "Webhook": fake.WebhookURL}
 	str := func(s string) *string { return &s }
 	tests := []struct {
-		name    string
-		content string
-		want    *parley.ReviewResponse
-		wantErr error
-		outcome string
+		name     string
+		function string
+		want     *parley.ReviewResponse
+		wantErr  error
+		outcome  string
 	}{
-		{"Allow", "allow", &parley.ReviewResponse{ReviewResult: "ALLOW", Content: str("allow"), Attributes: map[string]string{"k": "v"}}, nil, review.OutcomeAllow},
-		{"Deny", "deny", &parley.ReviewResponse{ReviewResult: "DENY", Content: str("deny")}, nil, review.OutcomeDeny},
-		{"Rewrite", "rewrite", &parley.ReviewResponse{ReviewResult: "ALLOW", Content: str("r*****"), Attributes: map[string]string{"masked": "true"}}, nil, review.OutcomeAllow},
-		{"ErrTimeout", "slow", nil, review.ErrTimeout, review.OutcomeErrorTimeout},
-		{"ErrFunction", "crash", nil, review.ErrFunction, review.OutcomeErrorFunction},
-		{"ErrInvalidResult", "invalid", nil, review.ErrInvalid, review.OutcomeErrorInvalid},
-		{"ErrInvalidAttributes", "badattrs", nil, review.ErrInvalid, review.OutcomeErrorInvalid},
+		{"Allow", chatlogtest.FunctionAllow, &parley.ReviewResponse{ReviewResult: "ALLOW", Content: str("hi"), Attributes: map[string]string{"k": "v"}}, nil, review.OutcomeAllow},
+		{"Deny", chatlogtest.FunctionDeny, &parley.ReviewResponse{ReviewResult: "DENY"}, nil, review.OutcomeDeny},
+		{"Rewrite", chatlogtest.FunctionRewrite, &parley.ReviewResponse{ReviewResult: "ALLOW", Content: str(chatlogtest.Rewrite("hi")), Attributes: chatlogtest.RewrittenAttributes}, nil, review.OutcomeAllow},
+		{"ErrTimeout", chatlogtest.FunctionSleep, nil, review.ErrTimeout, review.OutcomeErrorTimeout},
+		{"ErrFunction", chatlogtest.FunctionError, nil, review.ErrFunction, review.OutcomeErrorFunction},
+		{"ErrInvalidResult", chatlogtest.FunctionInvalid, nil, review.ErrInvalid, review.OutcomeErrorInvalid},
+		{"ErrInvalidAttributes", chatlogtest.FunctionBadAttr, nil, review.ErrInvalid, review.OutcomeErrorInvalid},
 	}
-	for transport, uri := range transports {
+	for transport, uriOf := range transports {
 		for _, tt := range tests {
 			t.Run(transport+"/"+tt.name, func(t *testing.T) {
 				if transport == "Webhook" && tt.wantErr == review.ErrFunction {
@@ -128,8 +57,8 @@ func TestReview(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 				defer cancel()
 				start := time.Now()
-				got, err := inv.Review(ctx, uri, &parley.ReviewRequest{
-					Content: tt.content, MessageID: "abcdefABCDEF", RoomARN: "arn:aws:ivschat:us-east-1:000000000000:room/abcdefABCDEF",
+				got, err := inv.Review(ctx, uriOf(tt.function), &parley.ReviewRequest{
+					Content: "hi", Attributes: map[string]string{"k": "v"}, MessageID: "abcdefABCDEF", RoomARN: "arn:aws:ivschat:us-east-1:000000000000:room/abcdefABCDEF",
 					Sender: parley.ReviewSender{UserID: "u1", IP: "192.0.2.1"},
 				})
 				if elapsed := time.Since(start); elapsed > time.Second {
@@ -178,7 +107,7 @@ func TestReviewRequestPayload(t *testing.T) {
 }
 
 func TestReviewErrNoLambdaClient(t *testing.T) {
-	_, err := (&review.Invoker{}).Review(context.Background(), functionARN, &parley.ReviewRequest{})
+	_, err := (&review.Invoker{}).Review(context.Background(), chatlogtest.FunctionARN("moderate"), &parley.ReviewRequest{})
 	if !errors.Is(err, review.ErrInvoke) {
 		t.Fatalf("err=%v, want ErrInvoke", err)
 	}
@@ -256,13 +185,13 @@ func TestNewLambdaClient(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	srv := newLambdaServer(t)
-	client, err := review.NewLambdaClient(context.Background(), srv.URL, "us-east-1")
+	fake := chatlogtest.NewLambda(t)
+	client, err := review.NewLambdaClient(context.Background(), fake.URL, "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	inv := &review.Invoker{Lambda: client}
-	resp, err := inv.Review(context.Background(), functionARN, &parley.ReviewRequest{Content: "deny"})
+	resp, err := inv.Review(context.Background(), chatlogtest.FunctionARN(chatlogtest.FunctionDeny), &parley.ReviewRequest{Content: "deny"})
 	if err != nil || resp.ReviewResult != parley.ReviewDeny {
 		t.Fatalf("Review through NewLambdaClient: %+v, %v; want DENY", resp, err)
 	}

@@ -24,6 +24,7 @@ import (
 //	         answers 500
 //	invalid  {"ReviewResult":"MAYBE"}
 //	toolong  ALLOW with a 1,000-character Content
+//	badattrs ALLOW with an attribute value that is not a string
 const (
 	FunctionAllow   = "allow"
 	FunctionDeny    = "deny"
@@ -32,6 +33,7 @@ const (
 	FunctionError   = "error"
 	FunctionInvalid = "invalid"
 	FunctionTooLong = "toolong"
+	FunctionBadAttr = "badattrs"
 )
 
 // RewrittenAttributes are the Attributes of a rewrite reply.
@@ -159,6 +161,8 @@ func (f *Lambda) handle(r *http.Request, name string) (reply string, failed bool
 		return `{"errorMessage":"boom","errorType":"Error"}`, true
 	case name == FunctionInvalid:
 		return `{"ReviewResult":"MAYBE"}`, false
+	case name == FunctionBadAttr:
+		return `{"ReviewResult":"ALLOW","Attributes":{"n":1}}`, false
 	case name == FunctionTooLong:
 		return `{"ReviewResult":"ALLOW","Content":"` + strings.Repeat("x", 1000) + `"}`, false
 	}
