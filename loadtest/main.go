@@ -90,6 +90,7 @@ type options struct {
 	report     string
 	failOnLoss bool
 	quiet      bool
+	tokensOnly bool
 }
 
 const usageHead = `Usage: parley bench [flags]
@@ -145,6 +146,7 @@ func newFlagSet(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON on stdout instead of the table")
 	fs.StringVar(&o.report, "report", "", "also write a self-contained HTML report with charts to `file`")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line on stderr")
+	fs.BoolVar(&o.tokensOnly, "tokens-only", false, "only call CreateChatToken, from -dial-concurrency callers for -duration, and report tokens/s (no WebSocket connections)")
 	return fs
 }
 
@@ -208,6 +210,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.tokensOnly {
+		return mainTokens(ctx, cfg, o, stdout)
+	}
 	warn(cfg, stderr)
 	var progress io.Writer = stderr
 	if o.quiet {
@@ -236,6 +241,35 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("bench failed: %s", strings.Join(res.Failures, "; "))
 	}
 	return nil
+}
+
+// mainTokens runs -tokens-only and writes its result.
+func mainTokens(ctx context.Context, cfg Config, o options, stdout io.Writer) error {
+	res, err := RunTokens(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+	} else {
+		WriteTokenTable(stdout, res)
+	}
+	if o.failOnLoss && len(res.Failures) > 0 {
+		return fmt.Errorf("bench failed: %d CreateChatToken calls failed", sumCounts(res.Failures))
+	}
+	return nil
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // warn points out settings that the server's default limits will refuse.
