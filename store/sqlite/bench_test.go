@@ -86,6 +86,21 @@ func BenchmarkFindRoom(b *testing.B) {
 			}
 		}
 	})
+	// A new goroutine per call, as for every WebSocket upgrade on a new
+	// connection: its stack starts small.
+	b.Run("new-goroutine", func(b *testing.B) {
+		b.ReportAllocs()
+		errs := make(chan error)
+		for i := range b.N {
+			go func() {
+				_, err := s.FindRoom(ctx, ids[i%len(ids)])
+				errs <- err
+			}()
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
