@@ -45,21 +45,11 @@ func (c *conn) handle(data []byte) {
 	if closing { // requests that cross our close frame are dropped
 		return
 	}
-	var req request
-	if err := json.Unmarshal(data, &req); err != nil {
-		c.fail(deref(req.RequestID), decodeError(err))
+	req, rid, err := decodeRequest(data)
+	if err != nil {
+		c.fail(rid, err)
 		return
 	}
-	rid := deref(req.RequestID)
-	if len(rid) > maxRequestIDLength {
-		c.fail("", parley.Errorf(parley.PayloadTooLarge, "RequestId is longer than %d bytes", maxRequestIDLength))
-		return
-	}
-	if req.Action == nil {
-		c.fail(rid, parley.FieldErrorf("Action", "is required"))
-		return
-	}
-	var err error
 	switch action := *req.Action; action {
 	case actionSendMessage, actionDeleteMessage, actionDisconnectUser:
 		if !c.allowConn() {
@@ -68,11 +58,11 @@ func (c *conn) handle(data []byte) {
 		}
 		switch action {
 		case actionSendMessage:
-			err = c.sendMessage(rid, &req)
+			err = c.sendMessage(rid, req)
 		case actionDeleteMessage:
-			err = c.deleteMessage(rid, &req)
+			err = c.deleteMessage(rid, req)
 		default:
-			err = c.disconnectUser(rid, &req)
+			err = c.disconnectUser(rid, req)
 		}
 	default:
 		err = parley.FieldErrorf("Action", "unknown action %q", action)
@@ -80,6 +70,23 @@ func (c *conn) handle(data []byte) {
 	if err != nil {
 		c.fail(rid, err)
 	}
+}
+
+// decodeRequest decodes a client frame into a request that has an Action,
+// or returns the error to answer with; rid is the RequestId to echo.
+func decodeRequest(data []byte) (req *request, rid string, err error) {
+	req = new(request)
+	if err := json.Unmarshal(data, req); err != nil {
+		return nil, deref(req.RequestID), decodeError(err)
+	}
+	rid = deref(req.RequestID)
+	if len(rid) > maxRequestIDLength {
+		return nil, "", parley.Errorf(parley.PayloadTooLarge, "RequestId is longer than %d bytes", maxRequestIDLength)
+	}
+	if req.Action == nil {
+		return nil, rid, parley.FieldErrorf("Action", "is required")
+	}
+	return req, rid, nil
 }
 
 // decodeError describes why a frame could not be decoded.

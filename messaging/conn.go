@@ -1,14 +1,13 @@
 package messaging
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
+	"net"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/hub"
 )
@@ -17,10 +16,14 @@ import (
 const (
 	closeSessionExpired hub.CloseReason = 100 + iota
 	closeShutdown
+	closeByPeer   // the client sent a close frame
+	closeProtocol // the client broke RFC 6455
 )
 
-// conn is one client connection. Its reader is the goroutine that runs
-// run; its writer (writeLoop) runs only while something is queued.
+// conn is one client connection. An idle connection has no goroutine and
+// no buffer: its bytes are read when the socket is readable (readEvent, or
+// readLoop where there is no poller), and a writer goroutine (writeLoop)
+// runs only while something is queued.
 type conn struct {
 	srv   *Server
 	id    string
@@ -28,28 +31,42 @@ type conn struct {
 	ip    string
 	room  *parley.Room // as loaded at the handshake; hub.Room has the live one
 
-	t     transport
+	nc    net.Conn // set by start
+	rd    reader   // how bytes are read; set by start
 	hroom *hub.Room
 	ctx   context.Context
 	stop  context.CancelFunc
 
+	lastRead atomic.Int64 // monotonic nanoseconds (since epoch) of the last bytes read
+
 	mu        sync.Mutex
 	queue     [][]byte
-	inflight  int  // frames taken by the writer, not yet written
-	writing   bool // a writer goroutine is running
-	ping      bool // the writer should send a ping
+	inflight  int    // frames taken by the writer, not yet written
+	writing   bool   // a writer goroutine is running
+	ping      bool   // the writer should send a ping
+	pong      []byte // payload of a pong the writer should send
 	reason    hub.CloseReason
-	closeOut  bool // a close frame is queued or sent
-	done      bool // the reader has exited; nothing more is written
-	pingTimer *time.Timer
+	closeCode int            // close frame to send; 0: none
+	closeSent bool           // the close frame was written: nothing more is
+	hangup    bool           // drop the connection once the close frame is written
+	done      bool           // finished: nothing more is read or written
+	timers    [3]*time.Timer // ping, session expiry, close grace
 
-	// Reader-only state.
+	// Reader-only state: one reader at a time.
+	fp        frameParser
 	rateStart time.Time
 	rateCount int
 }
 
+// epoch is the origin of conn.lastRead: time.Since(epoch) is monotonic.
+var epoch = time.Now()
+
 func newConn(s *Server, tok *parley.ChatToken, room *parley.Room, ip string) *conn {
-	return &conn{srv: s, id: parley.NewID(), token: tok, ip: ip, room: room}
+	c := &conn{srv: s, id: parley.NewID(), token: tok, ip: ip, room: room}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	limit := int64(s.maxFrameSize())
+	c.fp.softLimit, c.fp.hardLimit = limit, max(1<<20, 4*limit)
+	return c
 }
 
 // UserID implements hub.Conn.
@@ -94,14 +111,14 @@ func (c *conn) Close(reason hub.CloseReason) {
 		c.queue = nil
 		c.mu.Unlock()
 		c.srv.logger().Info("closing slow consumer", "conn", c.id, "room", c.token.RoomID, "user", c.token.UserID)
-		c.abort()
+		c.finish()
 		return
 	}
 	if f, code := lastFrame(reason); f != nil {
 		c.queue = append(c.queue, f)
 		c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
 	}
-	c.closeOut = true
+	c.closeCode = closeNormal
 	c.startWriterLocked()
 	c.mu.Unlock()
 }
@@ -136,18 +153,8 @@ func closeText(reason hub.CloseReason) string {
 	return ""
 }
 
-// abort closes the network connection at once.
-func (c *conn) abort() {
-	c.mu.Lock()
-	t := c.t
-	c.mu.Unlock()
-	if t != nil {
-		t.Close()
-	}
-}
-
 func (c *conn) startWriterLocked() {
-	if c.writing || c.done || c.t == nil {
+	if c.writing || c.done || c.nc == nil {
 		return
 	}
 	c.writing = true
@@ -159,105 +166,119 @@ func (c *conn) startWriterLocked() {
 // is empty.
 func (c *conn) writeLoop() {
 	defer c.srv.wg.Done()
+	runtime.Gosched()
 	var spare [][]byte
 	for {
-		c.mu.Lock()
-		c.inflight = 0
-		frames := c.queue
-		c.queue = spare[:0]
-		ping := c.ping
-		c.ping = false
-		code := 0
-		if c.closeOut && c.reason != hub.CloseSlowConsumer && c.reason != 0 {
-			code = websocket.CloseNormalClosure
-			c.closeOut = false
-		}
-		if (len(frames) == 0 && !ping && code == 0) || c.done {
-			c.queue = frames[:0]
-			if cap(c.queue) > 16 {
-				c.queue = nil // do not keep a burst's queue on an idle connection
-			}
-			c.writing = false
-			c.mu.Unlock()
+		b, ok := c.takeBatch(spare)
+		if !ok {
 			return
 		}
-		c.inflight = len(frames)
-		reason := c.reason
-		c.mu.Unlock()
-
-		err := c.t.WriteBatch(frames, ping, code, closeText(reason), time.Now().Add(writeTimeout))
+		err := writeBatch(c.nc, &b, time.Now().Add(writeTimeout))
 		if err != nil {
-			c.t.Close()
-		} else {
-			c.srv.metrics.countDelivered(frames)
+			c.finish()
+			return
 		}
-		if err == nil && code != 0 {
-			// Wait briefly for the client's close frame, then give up.
-			c.mu.Lock()
-			c.t.SetReadDeadline(time.Now().Add(closeGrace))
-			c.mu.Unlock()
+		c.srv.metrics.countDelivered(b.frames)
+		if b.closeCode != 0 {
+			c.closeWritten()
 		}
-		clear(frames)
-		spare = frames
+		clear(b.frames)
+		spare = b.frames
+	}
+}
+
+// takeBatch takes what is queued; false when there is nothing to write.
+func (c *conn) takeBatch(spare [][]byte) (batch, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inflight = 0
+	b := batch{frames: c.queue, ping: c.ping, pong: c.pong}
+	c.queue, c.ping, c.pong = spare[:0], false, nil
+	if c.closeCode != 0 && !c.closeSent {
+		b.closeCode, b.closeText = c.closeCode, closeText(c.reason)
+		c.closeSent = true
+	} else if c.closeSent {
+		b = batch{frames: b.frames[:0]} // nothing may follow a close frame
+	}
+	if (len(b.frames) == 0 && !b.ping && b.pong == nil && b.closeCode == 0) || c.done {
+		c.queue = b.frames[:0]
+		if cap(c.queue) > 16 {
+			c.queue = nil // do not keep a burst's queue on an idle connection
+		}
+		c.writing = false
+		return batch{}, false
+	}
+	c.inflight = len(b.frames)
+	return b, true
+}
+
+// closeWritten runs once the close frame is written: the connection is
+// dropped at once when the client closed first or broke the protocol, and
+// otherwise after the client's close frame or closeGrace.
+func (c *conn) closeWritten() {
+	c.mu.Lock()
+	hangup := c.hangup || c.done
+	if !hangup {
+		c.timers[2] = time.AfterFunc(closeGrace, c.finish)
+	}
+	c.mu.Unlock()
+	if hangup {
+		c.finish()
 	}
 }
 
 // join adds the connection to its room before the handshake completes, so
 // that it misses nothing published once the client sees it open.
 func (c *conn) join() error {
-	c.ctx, c.stop = context.WithCancel(context.Background())
 	r, err := c.srv.hub.Join(c.room, c)
 	if err != nil {
-		c.stop()
-		return fmt.Errorf("join room %s: %w", c.room.ID, err)
+		return err
 	}
 	c.hroom = r
 	return nil
 }
 
-// run serves the upgraded connection until it ends: it reads and handles
-// requests.
-func (c *conn) run(t transport) {
+// start serves the upgraded connection nc; rest is what the client sent
+// after its handshake. It returns at once: the connection's bytes are read
+// when they arrive.
+func (c *conn) start(nc net.Conn, rest []byte) {
 	s := c.srv
-	defer c.finish()
+	ping := orDefault(s.PingInterval, defaultPingInterval)
+	c.lastRead.Store(int64(time.Since(epoch)))
 	c.mu.Lock()
-	c.t = t
-	slow := c.reason == hub.CloseSlowConsumer
-	if len(c.queue) > 0 || c.closeOut { // queued during the handshake
-		c.startWriterLocked()
-	}
-	c.mu.Unlock()
-	if slow {
+	c.nc = nc
+	if c.reason == hub.CloseSlowConsumer {
+		c.mu.Unlock()
+		c.finish()
 		return
 	}
-	ping := orDefault(s.PingInterval, defaultPingInterval)
-	c.mu.Lock()
-	c.pingTimer = time.AfterFunc(ping, func() { c.onPing(ping) })
-	c.mu.Unlock()
-	expiry := time.AfterFunc(c.token.SessionExpiry.Sub(s.now()), func() { c.Close(closeSessionExpired) })
-	defer expiry.Stop()
-
-	t.SetPongHandler(func() { c.extendRead(ping) })
-	for {
-		c.extendRead(ping)
-		if err := c.readOne(); err != nil {
-			return
-		}
+	if len(c.queue) > 0 || c.closeCode != 0 { // queued during the handshake
+		c.startWriterLocked()
 	}
+	c.timers[0] = time.AfterFunc(ping, func() { c.onPing(ping) })
+	c.timers[1] = time.AfterFunc(c.token.SessionExpiry.Sub(s.now()), func() { c.Close(closeSessionExpired) })
+	c.mu.Unlock()
+	if len(rest) > 0 && !c.onData(rest) {
+		return
+	}
+	startReader(c)
 }
 
-// extendRead moves the read deadline two ping intervals ahead, unless the
-// connection is closing (then closeGrace rules).
-func (c *conn) extendRead(ping time.Duration) {
+// setReader records how c is read; false if c has finished meanwhile.
+func (c *conn) setReader(r reader) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.reason == 0 {
-		c.t.SetReadDeadline(time.Now().Add(2 * ping))
-	}
+	c.rd = r
+	return !c.done
 }
 
-// onPing asks the writer for a ping and rearms itself.
+// onPing drops a peer that has sent nothing for two intervals, or asks the
+// writer for a ping and rearms itself.
 func (c *conn) onPing(every time.Duration) {
+	if time.Since(epoch)-time.Duration(c.lastRead.Load()) > 2*every {
+		c.finish()
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
@@ -265,61 +286,37 @@ func (c *conn) onPing(every time.Duration) {
 	}
 	c.ping = true
 	c.startWriterLocked()
-	c.pingTimer.Reset(every)
+	c.timers[0].Reset(every)
 }
 
-// finish runs when the reader exits.
+// finish ends the connection at once; it may be called more than once and
+// from anywhere but under c.mu.
 func (c *conn) finish() {
-	c.stop()
 	c.mu.Lock()
+	if c.done {
+		c.mu.Unlock()
+		return
+	}
 	c.done = true
 	c.queue = nil
-	if c.pingTimer != nil {
-		c.pingTimer.Stop()
+	for _, t := range c.timers {
+		if t != nil {
+			t.Stop()
+		}
 	}
+	nc, rd := c.nc, c.rd
 	c.mu.Unlock()
+	c.stop()
 	if c.hroom != nil {
 		c.srv.hub.Leave(c.hroom, c)
 	}
-	if c.t != nil {
-		c.t.Close()
+	if rd != nil {
+		rd.stop()
 	}
-}
-
-var readPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// readOne reads one message and handles it. A message over MaxFrameSize is
-// discarded as it is read and answered with ERROR 413.
-func (c *conn) readOne() error {
-	text, r, err := c.t.NextMessage()
-	if err != nil {
-		return err
+	if nc != nil {
+		nc.Close()
 	}
-	limit := c.srv.maxFrameSize()
-	buf := readPool.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 2*limit {
-			buf.Reset()
-			readPool.Put(buf)
-		}
-	}()
-	buf.Reset()
-	if _, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1)); err != nil {
-		return err
-	}
-	if buf.Len() > limit {
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			return err
-		}
-		c.fail("", parley.Errorf(parley.PayloadTooLarge, "frame larger than %d bytes", limit))
-		return nil
-	}
-	if !text {
-		c.fail("", parley.Errorf(parley.ValidationException, "binary frames are not supported: send JSON text frames"))
-		return nil
-	}
-	c.handle(buf.Bytes())
-	return nil
+	c.srv.untrack(c)
 }
 
 // fail answers a request with an ERROR frame.

@@ -4,13 +4,15 @@
 // DISCONNECT_USER), publishes the resulting frames on the Bus, and writes
 // the room's traffic, delivered by the hub, to each connection.
 //
-// Each connection has one reader (the HTTP handler's goroutine) and a
-// writer goroutine that runs only while frames are queued; a client whose
-// bounded queue is full is closed as a slow consumer.
+// After the handshake a connection holds no goroutine of its own: its bytes
+// are read when they arrive (epoll on Linux), and a writer goroutine runs
+// only while frames are queued; a client whose bounded queue is full is
+// closed as a slow consumer.
 package messaging
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -178,18 +180,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.untrack(c)
 	if err := c.join(); err != nil {
-		s.logger().Error("messaging handshake", "err", err)
+		c.finish()
+		s.logger().Error("messaging handshake", "err", fmt.Errorf("join room %s: %w", room.ID, err))
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	t, err := upgrade(w, r, raw, int64(max(1<<20, 4*s.maxFrameSize())))
+	nc, rest, err := upgrade(w, r, raw)
 	if err != nil {
-		c.finish() // gorilla has answered the client
+		c.finish() // the client has been answered
 		return
 	}
-	c.run(t)
+	c.start(nc, rest)
 }
 
 // admit checks the handshake's chat token and room and records the token's
@@ -302,10 +304,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
+	conns = conns[:0]
 	for c := range s.conns {
-		c.abort()
+		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	for _, c := range conns {
+		c.finish()
+	}
 	<-done
 	return ctx.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,21 +24,21 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// TestWriteBatchCoalesces checks that a batch of frames, a ping and a close
-// frame leave in one write, and that the client reads them all.
+// TestWriteBatchCoalesces checks that a batch of frames of every length
+// encoding, a pong, a ping and a close frame leave in one write, and that
+// the client reads them all.
 func TestWriteBatchCoalesces(t *testing.T) {
 	got := make(chan *countingConn, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tr, err := upgrade(w, r, "tok", 1<<20)
+		nc, _, err := upgrade(w, r, "tok")
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		gt := tr.(*gorillaTransport)
-		cc := &countingConn{Conn: gt.bc.Conn}
-		gt.bc.Conn = cc
-		frames := [][]byte{[]byte(`{"n":1}`), []byte(`{"n":2}`), []byte(strings.Repeat("x", 10000))}
-		if err := tr.WriteBatch(frames, true, websocket.CloseNormalClosure, "bye", time.Now().Add(time.Second)); err != nil {
+		cc := &countingConn{Conn: nc}
+		frames := [][]byte{[]byte(`{"n":1}`), []byte(`{"n":2}`), []byte(strings.Repeat("x", 10000)), []byte(strings.Repeat("y", 70000))}
+		b := &batch{frames: frames, ping: true, pong: []byte("p"), closeCode: closeNormal, closeText: "bye"}
+		if err := writeBatch(cc, b, time.Now().Add(time.Second)); err != nil {
 			t.Error(err)
 		}
 		got <- cc
@@ -49,8 +50,9 @@ func TestWriteBatchCoalesces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	pinged := false
+	pinged, ponged := false, false
 	ws.SetPingHandler(func(string) error { pinged = true; return nil })
+	ws.SetPongHandler(func(p string) error { ponged = p == "p"; return nil })
 	var sizes []int
 	for {
 		_, b, err := ws.ReadMessage()
@@ -62,8 +64,8 @@ func TestWriteBatchCoalesces(t *testing.T) {
 		}
 		sizes = append(sizes, len(b))
 	}
-	if len(sizes) != 3 || sizes[2] != 10000 || !pinged {
-		t.Fatalf("read frames of sizes %v, ping=%v; want 3 frames and a ping", sizes, pinged)
+	if want := []int{7, 7, 10000, 70000}; !slices.Equal(sizes, want) || !pinged || !ponged {
+		t.Fatalf("read frames of sizes %v, ping=%v, pong=%v; want %v, a ping and a pong", sizes, pinged, ponged, want)
 	}
 	if n := (<-got).writes.Load(); n != 1 {
 		t.Fatalf("batch took %d writes, want 1", n)
