@@ -102,14 +102,24 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, op, requestI
 	return status
 }
 
+// jsonAppender is implemented by the responses of hot operations, which
+// encode themselves without reflection.
+type jsonAppender interface{ appendJSON(b []byte) []byte }
+
 // writeJSON writes v as the JSON body with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if a, ok := v.(jsonAppender); ok {
+		b = a.appendJSON(make([]byte, 0, 512))
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		b = []byte(`{"message":"internal server error"}`)
 		status = http.StatusInternalServerError
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = []string{"application/json"}
 	w.WriteHeader(status)
 	w.Write(b)
 }

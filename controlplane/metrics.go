@@ -3,6 +3,7 @@ package controlplane
 import (
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,10 +13,26 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	// series caches the children of the vectors by operation and status,
+	// so that a request does not hash its label values.
+	mu     sync.RWMutex
+	series map[opStatus]opSeries
+}
+
+type opStatus struct {
+	op     string
+	status int
+}
+
+type opSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
+		series: make(map[opStatus]opSeries),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_api_requests_total",
 			Help: "Control-plane API requests by operation and HTTP status code.",
@@ -49,6 +66,27 @@ func (m *metrics) observe(op string, status int, start, end time.Time) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(op).Observe(end.Sub(start).Seconds())
+	se := m.seriesOf(op, status)
+	se.requests.Inc()
+	se.duration.Observe(end.Sub(start).Seconds())
+}
+
+// seriesOf returns the cached series of op and status, creating them on
+// first use. op is an operation name or "unknown", so the cache is small.
+func (m *metrics) seriesOf(op string, status int) opSeries {
+	k := opStatus{op, status}
+	m.mu.RLock()
+	se, ok := m.series[k]
+	m.mu.RUnlock()
+	if ok {
+		return se
+	}
+	se = opSeries{
+		requests: m.requests.WithLabelValues(op, strconv.Itoa(status)),
+		duration: m.duration.WithLabelValues(op),
+	}
+	m.mu.Lock()
+	m.series[k] = se
+	m.mu.Unlock()
+	return se
 }

@@ -182,7 +182,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.init()
 	start := time.Now()
 	requestID := uuid.NewString()
-	w.Header().Set("x-amzn-RequestId", requestID)
+	w.Header()[headerRequestID] = []string{requestID}
 	name, arn, ok := route(r)
 	label := name
 	if !ok {
@@ -237,6 +237,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, name, arn string
 	return op.run(s, r.Context(), in)
 }
 
+// headerRequestID is x-amzn-RequestId in the canonical form of http.Header,
+// so that setting it does not canonicalize the name on every request.
+const headerRequestID = "X-Amzn-Requestid"
+
 // readBody reads at most MaxBodySize bytes of the request body.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	tooLarge := &parley.Error{Code: parley.ValidationException, Reason: parley.ReasonOther,
@@ -244,7 +248,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBodySize {
 		return nil, tooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxBodySize), r.ContentLength)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, tooLarge
@@ -254,6 +258,29 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 			Message: "cannot read request body: " + err.Error()}
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll with a first buffer sized for a body of the given
+// length (when known), so that a whole body is read without regrowing.
+func readAll(rd io.Reader, length int64) ([]byte, error) {
+	n := 512
+	if length > 0 && length < MaxBodySize {
+		n = int(length) + 1 // room to read EOF without growing
+	}
+	b := make([]byte, 0, n)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		m, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // throttle applies the operation's API rate limit.

@@ -48,6 +48,18 @@ type tokenResponse struct {
 	SessionExpirationTime string `json:"sessionExpirationTime"`
 }
 
+// appendJSON appends r as encoding/json would (no member needs HTML
+// escaping: tokens are base64url, times RFC 3339).
+func (r *tokenResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"token":`...)
+	b = parley.AppendJSONString(b, r.Token)
+	b = append(b, `,"tokenExpirationTime":`...)
+	b = parley.AppendJSONString(b, r.TokenExpirationTime)
+	b = append(b, `,"sessionExpirationTime":`...)
+	b = parley.AppendJSONString(b, r.SessionExpirationTime)
+	return append(b, '}')
+}
+
 func (s *Server) createChatToken(ctx context.Context, in *tokenInput) (any, error) {
 	id, err := s.resolve(in.room, parley.ResourceRoom)
 	if err != nil {
