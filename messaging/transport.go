@@ -51,8 +51,9 @@ var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return
 // maxPooledBatch is the largest batch buffer kept for reuse.
 const maxPooledBatch = 64 << 10
 
-// batch is what one write sends: text frames, then optionally a pong, a
-// ping and a close frame.
+// batch is what one write sends: a pong if one is due (it answers a ping
+// that was read before the frames were queued, often), the text frames,
+// then optionally a ping and a close frame.
 type batch struct {
 	frames    [][]byte
 	pong      []byte // payload of a pong to send; nil: none
@@ -65,11 +66,11 @@ type batch struct {
 func writeBatch(nc net.Conn, b *batch, deadline time.Time) error {
 	bp := batchPool.Get().(*[]byte)
 	buf := (*bp)[:0]
-	for _, f := range b.frames {
-		buf = appendFrame(buf, opText, f)
-	}
 	if b.pong != nil {
 		buf = appendFrame(buf, opPong, b.pong)
+	}
+	for _, f := range b.frames {
+		buf = appendFrame(buf, opText, f)
 	}
 	if b.ping {
 		buf = append(buf, 0x80|opPing, 0)
