@@ -58,11 +58,78 @@ func (c *roomCache) put(version int64, r *parley.Room) {
 	c.rooms[r.ID] = r
 }
 
-// roomVersion reads room_version.
+// versionRequest is one roomVersion call waiting for the version reader.
+type versionRequest struct {
+	version int64
+	err     error
+	done    chan struct{} // buffered: the reader never blocks on it
+}
+
+var versionRequests = sync.Pool{New: func() any { return &versionRequest{done: make(chan struct{}, 1)} }}
+
+// maxVersionBatch is the most roomVersion calls that one read answers.
+const maxVersionBatch = 1024
+
+// roomVersion returns room_version as read after the call began. The read
+// runs on the version reader goroutine rather than the caller's: SQLite's
+// code needs a deep stack, and callers are often new goroutines (one per
+// WebSocket upgrade) or ones whose stack the garbage collector has shrunk,
+// so reading in place would grow and copy a stack on most calls. The reader
+// also answers all the calls waiting when it starts with one read: they all
+// began before it.
 func (s *Store) roomVersion(ctx context.Context) (int64, error) {
-	var v int64
-	err := s.findRoomVersion.QueryRowContext(ctx).Scan(&v)
-	return v, err
+	req := versionRequests.Get().(*versionRequest)
+	select {
+	case s.versions <- req:
+	case <-ctx.Done():
+		versionRequests.Put(req)
+		return 0, ctx.Err()
+	case <-s.done:
+		versionRequests.Put(req)
+		return 0, errClosed
+	}
+	select {
+	case <-req.done:
+		v, err := req.version, req.err
+		versionRequests.Put(req)
+		return v, err
+	case <-ctx.Done():
+		// The reader still answers into req.done; leave req to the garbage
+		// collector rather than reuse it.
+		return 0, ctx.Err()
+	}
+}
+
+// readVersions is the version reader: it takes one request, gathers the
+// requests already waiting, reads room_version once and answers them all.
+// Because s.versions is unbuffered, every request it receives is answered.
+func (s *Store) readVersions() {
+	defer s.wg.Done()
+	batch := make([]*versionRequest, 0, 64)
+	for {
+		select {
+		case <-s.done:
+			return
+		case req := <-s.versions:
+			batch = append(batch[:0], req)
+		gather:
+			for len(batch) < maxVersionBatch {
+				select {
+				case req := <-s.versions:
+					batch = append(batch, req)
+				default:
+					break gather
+				}
+			}
+			var v int64
+			err := s.findRoomVersion.QueryRowContext(context.Background()).Scan(&v)
+			for _, req := range batch {
+				req.version, req.err = v, err
+				req.done <- struct{}{}
+			}
+			clear(batch)
+		}
+	}
 }
 
 // cloneRoom returns a copy of r that shares no maps, slices or pointers with

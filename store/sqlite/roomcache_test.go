@@ -3,12 +3,15 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/store/sqlite"
 )
 
 // TestRoomCacheSeesOtherStores checks that a room FindRoom has cached is
@@ -139,4 +142,73 @@ func mustFindRoom(t *testing.T, s interface {
 		t.Fatalf("FindRoom (-want +got):\n%s", diff)
 	}
 	return got
+}
+
+// TestFindRoomConcurrent reads a room from many goroutines while another
+// Store renames it: every read succeeds, and once the last rename has
+// returned, every read sees it.
+func TestFindRoomConcurrent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	a, b := MustOpen(t, path), MustOpen(t, path)
+	at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := &parley.Room{ID: "Room00000001", ARN: "arn:aws:ivschat:us-east-1:123456789012:room/Room00000001",
+		Name: "r0", MaximumMessageRatePerSecond: 10, MaximumMessageLength: 500, CreateTime: at, UpdateTime: at}
+	if err := b.CreateRoom(ctx, r, 0); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				if _, err := a.FindRoom(ctx, r.ID); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		name := fmt.Sprint("r", i+1)
+		if _, err := b.UpdateRoom(ctx, r.ID, parley.RoomUpdate{Name: &name}, at.Add(time.Duration(i+1)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Fatalf("FindRoom: %v", err)
+		}
+	}
+	got, err := a.FindRoom(ctx, r.ID)
+	if err != nil || got.Name != "r20" {
+		t.Fatalf("FindRoom after the last rename: %+v, %v; want name r20", got, err)
+	}
+}
+
+// TestFindRoomCanceledOrClosed checks that FindRoom returns an error, rather
+// than waiting, for a canceled context or a closed Store.
+func TestFindRoomCanceledOrClosed(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.FindRoom(ctx, "Room00000001"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("FindRoom with a canceled context: err=%v, want context.Canceled", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FindRoom(context.Background(), "Room00000001"); err == nil {
+		t.Fatal("FindRoom after Close succeeded")
+	}
 }

@@ -56,15 +56,16 @@ type Store struct {
 	insertToken     *sql.Stmt // on write
 	rooms           roomCache
 
-	tokens chan *tokenRequest // to the group committer; unbuffered
-	done   chan struct{}      // closed by Close
-	wg     sync.WaitGroup     // the group committer
-	once   sync.Once
+	tokens   chan *tokenRequest   // to the group committer; unbuffered
+	versions chan *versionRequest // to the version reader; unbuffered
+	done     chan struct{}        // closed by Close
+	wg       sync.WaitGroup       // the group committer and version reader
+	once     sync.Once
 }
 
 // Open opens the SQLite database at path, creating it if needed, and
-// applies the schema migrations it lacks. The Store owns a background
-// goroutine until Close.
+// applies the schema migrations it lacks. The Store owns two background
+// goroutines until Close.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite store: invalid path %q", path)
@@ -73,13 +74,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, tokens: make(chan *tokenRequest), done: make(chan struct{})}
+	s := &Store{path: path, tokens: make(chan *tokenRequest), versions: make(chan *versionRequest),
+		done: make(chan struct{})}
 	if err := s.open(ctx, ms); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.commitTokens()
+	go s.readVersions()
 	return s, nil
 }
 
@@ -121,7 +124,7 @@ func (s *Store) open(ctx context.Context, ms []migration) error {
 	return nil
 }
 
-// Close stops the background goroutine and closes the database. It is safe
+// Close stops the background goroutines and closes the database. It is safe
 // to call more than once; calls after the first return nil.
 func (s *Store) Close() error {
 	var err error
