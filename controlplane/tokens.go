@@ -72,7 +72,7 @@ func (s *Server) createChatToken(ctx context.Context, in *tokenInput) (any, erro
 	now := s.stamp()
 	session := time.Duration(in.minutes) * time.Minute
 	t := &parley.ChatToken{
-		ID:     parley.NewID() + parley.NewID(),
+		ID:     parley.NewTokenID(),
 		RoomID: room.ID, RoomARN: room.ARN, UserID: in.userID,
 		Capabilities: in.capabilities, Attributes: in.attributes,
 		SessionExpiry:   now.Add(session),
