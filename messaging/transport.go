@@ -62,7 +62,8 @@ type batch struct {
 	closeText string
 }
 
-// writeBatch writes b to nc with one system call, before deadline.
+// writeBatch writes b to nc with one system call, first setting deadline
+// unless it is zero.
 func writeBatch(nc net.Conn, b *batch, deadline time.Time) error {
 	bp := batchPool.Get().(*[]byte)
 	buf := (*bp)[:0]
@@ -78,7 +79,10 @@ func writeBatch(nc net.Conn, b *batch, deadline time.Time) error {
 	if b.closeCode != 0 {
 		buf = appendClose(buf, b.closeCode, b.closeText)
 	}
-	err := nc.SetWriteDeadline(deadline)
+	var err error
+	if !deadline.IsZero() {
+		err = nc.SetWriteDeadline(deadline)
+	}
 	if err == nil {
 		_, err = nc.Write(buf)
 	}
