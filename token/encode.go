@@ -67,15 +67,19 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(binary.AppendVarint(b, t.Unix()), uint64(t.Nanosecond()))
 }
 
-// decoder reads the encoding of encode; the first failure sticks.
+// decoder reads the encoding of encode; the first failure sticks. The
+// strings it returns are slices of one copy of the claims, so that decoding
+// allocates one string rather than one per claim.
 type decoder struct {
 	b   []byte
+	s   string // the same bytes as b
 	err error
 }
 
 // decode reads claims written by encode.
 func decode(b []byte) (*parley.ChatToken, error) {
-	d := &decoder{b: b}
+	s := string(b)
+	d := &decoder{b: b, s: s}
 	t := &parley.ChatToken{ID: d.string(), RoomID: d.string(), RoomARN: d.string(), UserID: d.string()}
 	if n := d.count(); n > 0 {
 		t.Capabilities = make([]parley.Capability, 0, n)
@@ -101,6 +105,11 @@ func decode(b []byte) (*parley.ChatToken, error) {
 	return t, nil
 }
 
+// skip drops the first n bytes of d.b and d.s.
+func (d *decoder) skip(n int) {
+	d.b, d.s = d.b[n:], d.s[n:]
+}
+
 func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
@@ -110,7 +119,7 @@ func (d *decoder) uvarint() uint64 {
 		d.err = errMalformed
 		return 0
 	}
-	d.b = d.b[n:]
+	d.skip(n)
 	return v
 }
 
@@ -130,8 +139,8 @@ func (d *decoder) string() string {
 	if d.err != nil {
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	s := d.s[:n]
+	d.skip(n)
 	return s
 }
 
@@ -141,7 +150,7 @@ func (d *decoder) capability() parley.Capability {
 		return ""
 	}
 	code := int(d.b[0])
-	d.b = d.b[1:]
+	d.skip(1)
 	switch {
 	case code == 0:
 		return parley.Capability(d.string())
@@ -161,7 +170,7 @@ func (d *decoder) time() time.Time {
 		d.err = errMalformed
 		return time.Time{}
 	}
-	d.b = d.b[n:]
+	d.skip(n)
 	nsec := d.uvarint()
 	if nsec >= 1e9 {
 		d.err = errMalformed
