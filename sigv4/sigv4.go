@@ -87,10 +87,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		return "", err
 	}
 	var sig [sha256.Size]byte
-	if len(auth.Signature) != 2*sha256.Size {
-		return "", parley.Errorf(parley.InvalidSignatureException, msgMismatch)
-	}
-	if _, err := hex.Decode(sig[:], []byte(auth.Signature)); err != nil {
+	if len(auth.Signature) != 2*sha256.Size || !decodeHex(sig[:], auth.Signature) {
 		return "", parley.Errorf(parley.InvalidSignatureException, msgMismatch)
 	}
 	var payloadHash [2 * sha256.Size]byte
@@ -189,8 +186,8 @@ func bodyHash(h *[2 * sha256.Size]byte, r *http.Request, body []byte) error {
 	return nil
 }
 
-// signature computes the signature r should carry and reports whether it
-// equals sig. A signing key that produced a matching signature is cached
+// signatureMatches computes the signature r should carry and reports
+// whether it equals sig. A signing key that produced a matching signature is cached
 // (see keyCache), so that the four HMACs of its derivation run once per key,
 // day and region rather than once per request.
 func signatureMatches(r *http.Request, auth *authorization, secret, date string, payloadHash *[sha256.Size * 2]byte, sig *[sha256.Size]byte) (bool, error) {
@@ -226,6 +223,12 @@ func signatureMatches(r *http.Request, auth *authorization, secret, date string,
 		keys.put(ck, key)
 	}
 	return true, nil
+}
+
+// decodeHex decodes the hex string s into dst, which is len(s)/2 long.
+func decodeHex(dst []byte, s string) bool {
+	_, err := hex.Decode(dst, []byte(s))
+	return err == nil
 }
 
 // hmacSum returns HMAC-SHA256 of msg under key (at most one block long).
