@@ -45,40 +45,48 @@ func RunTokens(ctx context.Context, cfg Config) (*TokenResult, error) {
 	}
 	defer r.deleteRooms()
 	res := &TokenResult{URL: cfg.URL, Rooms: cfg.Rooms, Concurrency: cfg.DialConcurrency, Failures: map[string]int{}}
-	var (
-		hist  shardedHist
-		n     atomic.Uint64
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		stats = startCPU(cfg.ServerPID)
-	)
-	deadline := time.Now().Add(cfg.Duration)
+	t := &tokenRun{run: r, res: res, deadline: time.Now().Add(cfg.Duration)}
+	stats := startCPU(cfg.ServerPID)
 	start := time.Now()
+	var wg sync.WaitGroup
 	for w := range cfg.DialConcurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; time.Now().Before(deadline) && ctx.Err() == nil; i += cfg.DialConcurrency {
-				t0 := time.Now()
-				err := r.cp.tryTokenOnce(ctx, r.rooms[i%len(r.rooms)].arn, fmt.Sprint("user-", i), 60)
-				if err != nil {
-					mu.Lock()
-					res.Failures[reason(err)]++
-					mu.Unlock()
-					continue
-				}
-				n.Add(1)
-				hist.Record(w, uint64(time.Since(t0).Microseconds()))
-			}
-		}()
+		wg.Go(func() { t.caller(ctx, w) })
 	}
 	wg.Wait()
 	res.Seconds = time.Since(start).Seconds()
-	res.Tokens = n.Load()
+	res.Tokens = t.n.Load()
 	res.TokensPerSecond = rate(float64(res.Tokens), res.Seconds)
-	res.Latency = summarize(hist.Snapshot())
+	res.Latency = summarize(t.hist.Snapshot())
 	res.ServerCPUSeconds, res.ClientCPUSeconds = stats.since()
 	return res, nil
+}
+
+// tokenRun is the state of RunTokens that its callers share.
+type tokenRun struct {
+	*run
+	deadline time.Time
+	hist     shardedHist
+	n        atomic.Uint64
+
+	mu  sync.Mutex
+	res *TokenResult // Failures is guarded by mu
+}
+
+// caller is one of RunTokens's goroutines: it asks for tokens, one at a
+// time, until the deadline.
+func (t *tokenRun) caller(ctx context.Context, w int) {
+	for i := w; time.Now().Before(t.deadline) && ctx.Err() == nil; i += t.cfg.DialConcurrency {
+		t0 := time.Now()
+		err := t.cp.tryTokenOnce(ctx, t.rooms[i%len(t.rooms)].arn, fmt.Sprint("user-", i), 60)
+		if err != nil {
+			t.mu.Lock()
+			t.res.Failures[reason(err)]++
+			t.mu.Unlock()
+			continue
+		}
+		t.n.Add(1)
+		t.hist.Record(w, uint64(time.Since(t0).Microseconds()))
+	}
 }
 
 // tryTokenOnce makes one CreateChatToken call, without retries.
