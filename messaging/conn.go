@@ -85,6 +85,9 @@ func (c *conn) Enqueue(frame []byte) bool {
 	if len(c.queue)+c.inflight >= orDefault(c.srv.QueueSize, defaultQueueSize) {
 		return false
 	}
+	if c.queue == nil {
+		c.queue = getQueue()
+	}
 	c.queue = append(c.queue, frame)
 	c.startWriterLocked()
 	return true
@@ -205,29 +208,48 @@ func (c *conn) writeDeadline() time.Time {
 	return c.wdl
 }
 
-// takeBatch takes what is queued; false when there is nothing to write.
+// takeBatch takes what is queued, leaving spare (the previous batch's
+// slice, cleared) as the queue; false when there is nothing to write.
 func (c *conn) takeBatch(spare [][]byte) (batch, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inflight = 0
+	if c.closeSent { // nothing may follow a close frame
+		clear(c.queue)
+		c.queue, c.ping, c.pong = c.queue[:0], false, nil
+	}
+	closing := c.closeCode != 0 && !c.closeSent
+	if c.done || (len(c.queue) == 0 && !c.ping && c.pong == nil && !closing) {
+		// An idle connection keeps no queue: both slices go back to the pool.
+		putQueue(spare)
+		putQueue(c.queue)
+		c.queue, c.writing = nil, false
+		return batch{}, false
+	}
 	b := batch{frames: c.queue, ping: c.ping, pong: c.pong}
 	c.queue, c.ping, c.pong = spare[:0], false, nil
-	if c.closeCode != 0 && !c.closeSent {
+	if closing {
 		b.closeCode, b.closeText = c.closeCode, closeText(c.reason)
 		c.closeSent = true
-	} else if c.closeSent {
-		b = batch{frames: b.frames[:0]} // nothing may follow a close frame
-	}
-	if (len(b.frames) == 0 && !b.ping && b.pong == nil && b.closeCode == 0) || c.done {
-		c.queue = b.frames[:0]
-		if cap(c.queue) > 16 {
-			c.queue = nil // do not keep a burst's queue on an idle connection
-		}
-		c.writing = false
-		return batch{}, false
 	}
 	c.inflight = len(b.frames)
 	return b, true
+}
+
+// queuePool holds the slices of send queues, which only connections with
+// frames to write hold.
+var queuePool = sync.Pool{New: func() any { q := make([][]byte, 0, 16); return &q }}
+
+// getQueue returns an empty queue slice.
+func getQueue() [][]byte { return (*queuePool.Get().(*[][]byte))[:0] }
+
+// putQueue recycles q, whose elements must be cleared, unless it is nil
+// or grew large in a burst.
+func putQueue(q [][]byte) {
+	if q != nil && cap(q) <= 256 {
+		q = q[:0]
+		queuePool.Put(&q)
+	}
 }
 
 // closeWritten runs once the close frame is written: the connection is
