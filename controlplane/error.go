@@ -87,8 +87,9 @@ func resourceMembers(e *parley.Error) (*string, *string) {
 	return &id, &typ
 }
 
-// writeError answers the request with err and logs it once.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, op, requestID string, err error) int {
+// writeError answers the request with err, logs it once, and returns the
+// status and code it answered with.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, op, requestID string, err error) (int, parley.ErrorCode) {
 	e, status := publicError(err)
 	level := slog.LevelInfo
 	if status >= 500 {
@@ -99,7 +100,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, op, requestI
 		"code", string(e.Code), "error", err.Error())
 	w.Header().Set("x-amzn-ErrorType", string(e.Code))
 	writeJSON(w, status, bodyFor(e))
-	return status
+	return status, e.Code
 }
 
 // jsonAppender is implemented by the responses of hot operations, which

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleychat/parley"
 )
 
 // metrics are the control-plane's Prometheus collectors.
@@ -23,6 +25,7 @@ type metrics struct {
 type opStatus struct {
 	op     string
 	status int
+	code   parley.ErrorCode
 }
 
 type opSeries struct {
@@ -35,8 +38,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		series: make(map[opStatus]opSeries),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_api_requests_total",
-			Help: "Control-plane API requests by operation and HTTP status code.",
-		}, []string{"operation", "code"}),
+			Help: "Control-plane API requests by operation, HTTP status and error code (the x-amzn-ErrorType; empty on success).",
+		}, []string{"operation", "status", "error"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "parley_api_request_duration_seconds",
 			Help:    "Control-plane API request duration by operation.",
@@ -62,19 +65,20 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 }
 
 // observe counts one request; m may be nil.
-func (m *metrics) observe(op string, status int, start, end time.Time) {
+func (m *metrics) observe(op string, status int, code parley.ErrorCode, start, end time.Time) {
 	if m == nil {
 		return
 	}
-	se := m.seriesOf(op, status)
+	se := m.seriesOf(op, status, code)
 	se.requests.Inc()
 	se.duration.Observe(end.Sub(start).Seconds())
 }
 
-// seriesOf returns the cached series of op and status, creating them on
-// first use. op is an operation name or "unknown", so the cache is small.
-func (m *metrics) seriesOf(op string, status int) opSeries {
-	k := opStatus{op, status}
+// seriesOf returns the cached series of op, status and code, creating them
+// on first use. op is an operation name or "unknown" and code one of the
+// error table's, so the cache is small.
+func (m *metrics) seriesOf(op string, status int, code parley.ErrorCode) opSeries {
+	k := opStatus{op, status, code}
 	m.mu.RLock()
 	se, ok := m.series[k]
 	m.mu.RUnlock()
@@ -82,7 +86,7 @@ func (m *metrics) seriesOf(op string, status int) opSeries {
 		return se
 	}
 	se = opSeries{
-		requests: m.requests.WithLabelValues(op, strconv.Itoa(status)),
+		requests: m.requests.WithLabelValues(op, strconv.Itoa(status), string(code)),
 		duration: m.duration.WithLabelValues(op),
 	}
 	m.mu.Lock()

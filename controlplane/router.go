@@ -188,17 +188,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		label = "unknown"
 	}
-	status := http.StatusOK
-	defer func() { s.metrics.observe(label, status, start, time.Now()) }()
+	status, code := http.StatusOK, parley.ErrorCode("")
+	defer func() { s.metrics.observe(label, status, code, start, time.Now()) }()
 	if !ok {
 		err := &parley.Error{Code: parley.ValidationException, Reason: parley.ReasonUnknownOperation,
 			Message: "unknown operation " + r.Method + " " + r.URL.EscapedPath()}
-		status = s.writeError(w, r, label, requestID, err)
+		status, code = s.writeError(w, r, label, requestID, err)
 		return
 	}
 	resp, err := s.handle(w, r, name, arn)
 	if err != nil {
-		status = s.writeError(w, r, name, requestID, err)
+		status, code = s.writeError(w, r, name, requestID, err)
 		return
 	}
 	if _, empty := resp.(noContent); empty {

@@ -210,15 +210,15 @@ func TestAuth(t *testing.T) {
 	}
 	t.Run("Metrics", func(t *testing.T) {
 		body := `
-# HELP parley_api_requests_total Control-plane API requests by operation and HTTP status code.
+# HELP parley_api_requests_total Control-plane API requests by operation, HTTP status and error code (the x-amzn-ErrorType; empty on success).
 # TYPE parley_api_requests_total counter
-parley_api_requests_total{code="200",operation="CreateRoom"} 1
-parley_api_requests_total{code="200",operation="GetRoom"} 1
-parley_api_requests_total{code="200",operation="ListTagsForResource"} 1
-parley_api_requests_total{code="200",operation="TagResource"} 1
-parley_api_requests_total{code="200",operation="UntagResource"} 1
-parley_api_requests_total{code="403",operation="DeleteRoom"} 1
-parley_api_requests_total{code="403",operation="GetRoom"} 1
+parley_api_requests_total{error="",operation="CreateRoom",status="200"} 1
+parley_api_requests_total{error="",operation="GetRoom",status="200"} 1
+parley_api_requests_total{error="",operation="ListTagsForResource",status="200"} 1
+parley_api_requests_total{error="",operation="TagResource",status="200"} 1
+parley_api_requests_total{error="",operation="UntagResource",status="200"} 1
+parley_api_requests_total{error="AccessDeniedException",operation="DeleteRoom",status="403"} 1
+parley_api_requests_total{error="UnrecognizedClientException",operation="GetRoom",status="403"} 1
 `
 		if err := testutil.GatherAndCompare(reg, strings.NewReader(body), "parley_api_requests_total"); err != nil {
 			t.Fatal(err)
