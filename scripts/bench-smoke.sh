@@ -26,3 +26,7 @@ done
 
 "$bin" bench --url "http://$addr" --data-dir "$dir" --server-pid "$pid" \
 	--conns 300 --rooms 3 --senders 3 --rate 300 --duration 3s --ramp 0 --quiet
+
+# CreateChatToken alone for a second: fails on any failed call.
+"$bin" bench --url "http://$addr" --data-dir "$dir" --server-pid "$pid" \
+	--tokens-only --rooms 1 --duration 1s --dial-concurrency 16 --quiet
