@@ -4,6 +4,7 @@ package messaging
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"syscall"
@@ -55,10 +56,11 @@ func (p *poller) wait() {
 	for {
 		n, err := syscall.EpollWait(p.epfd, events, -1)
 		if err != nil {
-			if errors.Is(err, syscall.EINTR) {
-				continue
+			if !errors.Is(err, syscall.EINTR) {
+				slog.Error("messaging: epoll_wait failed; retrying", "err", err)
+				time.Sleep(100 * time.Millisecond)
 			}
-			panic("messaging: epoll_wait: " + err.Error())
+			continue
 		}
 		p.mu.Lock()
 		for _, ev := range events[:n] {
