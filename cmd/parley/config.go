@@ -58,6 +58,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        string
 	LogFormat       string
+	PprofListen     string
 }
 
 // envPrefix is the prefix of every environment twin.
@@ -93,6 +94,7 @@ func (c *Config) newFlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address for net/http/pprof, apart from --listen (profiling only; empty = off)")
 	return fs
 }
 

@@ -48,6 +48,7 @@ type Main struct {
 	server    *http.Server
 	ready     atomic.Bool
 	served    chan error
+	pprof     *http.Server // nil unless --pprof-listen
 }
 
 // NewMain returns a Main with the default configuration.
@@ -156,8 +157,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Registerer:     m.registry,
 	}
 
+	if err := m.startPprof(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
+		m.stopPprof()
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.Addr = ln.Addr().String()
@@ -183,6 +188,7 @@ func (m *Main) Open(ctx context.Context) error {
 // connections, finish API requests, flush chat logs, close bus and store.
 func (m *Main) Close(ctx context.Context) error {
 	m.ready.Store(false)
+	m.stopPprof()
 	var errs []error
 	if m.server != nil {
 		m.server.SetKeepAlivesEnabled(false)
