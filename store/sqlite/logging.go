@@ -88,23 +88,7 @@ func (s *Store) FindLoggingConfigurations(ctx context.Context, f parley.LoggingC
 	where, args := afterCursor("c", f.After)
 	query := selectLoggingConfiguration + whereClause(where) +
 		" ORDER BY c.update_time DESC, c.id DESC" + limitClause(f.Limit)
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("find logging configurations: %w", err)
-	}
-	defer rows.Close()
-	var cs []*parley.LoggingConfiguration
-	for rows.Next() {
-		c, err := scanLoggingConfiguration(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find logging configurations: %w", err)
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find logging configurations: %w", err)
-	}
-	return cs, nil
+	return queryAll(ctx, s.read, "find logging configurations", query, args, scanLoggingConfiguration)
 }
 
 // UpdateLoggingConfiguration implements parley.Store.

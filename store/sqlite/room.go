@@ -187,23 +187,7 @@ func (s *Store) FindRooms(ctx context.Context, f parley.RoomFilter) ([]*parley.R
 	w, a := afterCursor("r", f.After)
 	where, args = append(where, w...), append(args, a...)
 	query := selectRoom + whereClause(where) + " ORDER BY r.update_time DESC, r.id DESC" + limitClause(f.Limit)
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("find rooms: %w", err)
-	}
-	defer rows.Close()
-	var rooms []*parley.Room
-	for rows.Next() {
-		r, err := scanRoom(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find rooms: %w", err)
-		}
-		rooms = append(rooms, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find rooms: %w", err)
-	}
-	return rooms, nil
+	return queryAll(ctx, s.read, "find rooms", query, args, scanRoom)
 }
 
 // afterCursor returns the condition that keeps the rows of table alias t
