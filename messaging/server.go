@@ -67,7 +67,8 @@ type Server struct {
 	// connection with 1009.
 	MaxFrameSize int
 	// PingInterval is how often the server pings. Zero means 30s. A peer
-	// that sends nothing (not even a pong) for two intervals is dropped.
+	// that has sent nothing (not even a pong) for two intervals is dropped
+	// at the next ping, so after two to three intervals of silence.
 	PingInterval time.Duration
 	// Logger receives connection failures. Nil means slog.Default().
 	Logger *slog.Logger
