@@ -10,6 +10,10 @@ type ReviewRequest struct {
 	RoomARN    string            `json:"RoomArn"`
 	Attributes map[string]string `json:"Attributes"`
 	Sender     ReviewSender      `json:"Sender"`
+
+	// MaxContentLength is the room's maximumMessageLength: a reply whose
+	// Content has more code points is invalid. It is not sent.
+	MaxContentLength int `json:"-"`
 }
 
 // ReviewSender describes the author of a reviewed message.
@@ -35,7 +39,8 @@ type ReviewResponse struct {
 
 // Reviewer invokes the message review handler at uri. Any error (timeout,
 // invocation failure, function error, invalid reply) makes the room's
-// fallbackResult apply.
+// fallbackResult apply; the caller then reports it with RecordFallback.
 type Reviewer interface {
 	Review(ctx context.Context, uri string, req *ReviewRequest) (*ReviewResponse, error)
+	RecordFallback(result FallbackResult)
 }

@@ -23,6 +23,9 @@ func (c *conn) review(room *parley.Room, id, content string, attrs map[string]st
 	if err != nil {
 		c.srv.logger().Warn("message review failed; applying fallbackResult",
 			"room", room.ID, "handler", h.URI, "fallback", h.FallbackResult, "err", err)
+		if c.srv.Reviewer != nil {
+			c.srv.Reviewer.RecordFallback(h.FallbackResult)
+		}
 		if h.FallbackResult == parley.FallbackDeny {
 			return "", nil, errDenied
 		}
@@ -49,12 +52,15 @@ func (c *conn) askReviewer(room *parley.Room, uri, id, content string, attrs map
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, orDefault(s.ReviewTimeout, defaultReviewTimeout))
 	defer cancel()
+	maxLen := orDefault(room.MaximumMessageLength, parley.DefaultMaximumMessageLength)
 	req := &parley.ReviewRequest{
 		Content:    content,
 		MessageID:  id,
 		RoomARN:    room.ARN,
 		Attributes: orEmpty(attrs),
 		Sender:     parley.ReviewSender{Attributes: orEmpty(c.token.Attributes), UserID: c.token.UserID, IP: c.ip},
+
+		MaxContentLength: maxLen,
 	}
 	resp, err := s.Reviewer.Review(ctx, uri, req)
 	if err == nil {
@@ -66,7 +72,6 @@ func (c *conn) askReviewer(room *parley.Room, uri, id, content string, attrs map
 	if resp == nil || (resp.ReviewResult != parley.ReviewAllow && resp.ReviewResult != parley.ReviewDeny) {
 		return nil, parley.Errorf(parley.InternalServerException, "invalid review reply: ReviewResult must be ALLOW or DENY")
 	}
-	maxLen := orDefault(room.MaximumMessageLength, parley.DefaultMaximumMessageLength)
 	if resp.Content != nil && utf8.RuneCountInString(*resp.Content) > maxLen {
 		return nil, parley.Errorf(parley.InternalServerException, "invalid review reply: Content longer than %d characters", maxLen)
 	}

@@ -14,9 +14,25 @@ import (
 
 // fakeReviewer answers by handler URI.
 type fakeReviewer struct {
-	mu       sync.Mutex
-	handlers map[string]func(context.Context, *parley.ReviewRequest) (*parley.ReviewResponse, error)
-	last     *parley.ReviewRequest
+	mu        sync.Mutex
+	handlers  map[string]func(context.Context, *parley.ReviewRequest) (*parley.ReviewResponse, error)
+	last      *parley.ReviewRequest
+	fallbacks map[parley.FallbackResult]int
+}
+
+func (r *fakeReviewer) RecordFallback(result parley.FallbackResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fallbacks == nil {
+		r.fallbacks = map[parley.FallbackResult]int{}
+	}
+	r.fallbacks[result]++
+}
+
+func (r *fakeReviewer) fallbackCount(result parley.FallbackResult) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fallbacks[result]
 }
 
 func (r *fakeReviewer) Review(ctx context.Context, uri string, req *parley.ReviewRequest) (*parley.ReviewResponse, error) {
@@ -81,7 +97,8 @@ func TestReview(t *testing.T) {
 		got := rv.last
 		rv.mu.Unlock()
 		want := &parley.ReviewRequest{Content: "dirty", MessageID: f.ID, RoomARN: room.ARN, Attributes: map[string]string{"a": "b"},
-			Sender: parley.ReviewSender{Attributes: map[string]string{"name": "U"}, UserID: "u", IP: "127.0.0.1"}}
+			Sender:           parley.ReviewSender{Attributes: map[string]string{"name": "U"}, UserID: "u", IP: "127.0.0.1"},
+			MaxContentLength: parley.DefaultMaximumMessageLength}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("ReviewRequest (-want +got):\n%s", diff)
 		}
@@ -90,18 +107,23 @@ func TestReview(t *testing.T) {
 		name, uri string
 		fb        parley.FallbackResult
 		deliver   bool
+		fallback  bool
 	}{
-		{"AllowKeepsOriginal", "allow", parley.FallbackDeny, true},
-		{"Deny", "deny", parley.FallbackAllow, false},
-		{"TimeoutFallbackAllow", "slow", parley.FallbackAllow, true},
-		{"TimeoutFallbackDeny", "slow", parley.FallbackDeny, false},
-		{"InvalidResultFallbackAllow", "invalid", parley.FallbackAllow, true},
-		{"InvalidResultFallbackDeny", "invalid", parley.FallbackDeny, false},
-		{"ContentTooLongFallbackDeny", "toolong", parley.FallbackDeny, false},
-		{"ErrorFallbackAllow", "failing", parley.FallbackAllow, true},
+		{"AllowKeepsOriginal", "allow", parley.FallbackDeny, true, false},
+		{"Deny", "deny", parley.FallbackAllow, false, false},
+		{"TimeoutFallbackAllow", "slow", parley.FallbackAllow, true, true},
+		{"TimeoutFallbackDeny", "slow", parley.FallbackDeny, false, true},
+		{"InvalidResultFallbackAllow", "invalid", parley.FallbackAllow, true, true},
+		{"InvalidResultFallbackDeny", "invalid", parley.FallbackDeny, false, true},
+		{"ContentTooLongFallbackDeny", "toolong", parley.FallbackDeny, false, true},
+		{"ErrorFallbackAllow", "failing", parley.FallbackAllow, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			before := rv.fallbackCount(tc.fb)
 			_, f := send(t, roomWith(tc.uri, tc.fb), "original", nil)
+			if got := rv.fallbackCount(tc.fb) - before; tc.fallback != (got == 1) || got > 1 {
+				t.Fatalf("fallbacks recorded=%d, want fallback=%v", got, tc.fallback)
+			}
 			switch {
 			case tc.deliver && (f.Type != parley.TypeMessage || f.Content != "original"):
 				t.Fatalf("got %s, want the original MESSAGE", f.Raw)

@@ -82,8 +82,8 @@ func NewLambdaClient(ctx context.Context, endpoint, region string) (*lambda.Clie
 
 // Review sends req to the handler at uri and returns its validated reply.
 // It honours ctx's deadline (messaging gives it 200 ms). Errors wrap
-// ErrTimeout, ErrInvoke, ErrFunction or ErrInvalid. Review does not check
-// Content against the room's maximum length: see Validate.
+// ErrTimeout, ErrInvoke, ErrFunction or ErrInvalid; a reply whose Content
+// is longer than req.MaxContentLength is ErrInvalid.
 func (inv *Invoker) Review(ctx context.Context, uri string, req *parley.ReviewRequest) (*parley.ReviewResponse, error) {
 	inv.once.Do(inv.init)
 	start := time.Now()
@@ -120,7 +120,14 @@ func (inv *Invoker) review(ctx context.Context, uri string, req *parley.ReviewRe
 		}
 		return nil, err
 	}
-	return Decode(reply)
+	resp, err := Decode(reply)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(resp, req.MaxContentLength); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func (inv *Invoker) invokeLambda(ctx context.Context, arn string, body []byte) ([]byte, error) {

@@ -45,6 +45,7 @@ func TestReview(t *testing.T) {
 		{"ErrFunction", chatlogtest.FunctionError, nil, review.ErrFunction, review.OutcomeErrorFunction},
 		{"ErrInvalidResult", chatlogtest.FunctionInvalid, nil, review.ErrInvalid, review.OutcomeErrorInvalid},
 		{"ErrInvalidAttributes", chatlogtest.FunctionBadAttr, nil, review.ErrInvalid, review.OutcomeErrorInvalid},
+		{"ErrContentTooLong", chatlogtest.FunctionTooLong, nil, review.ErrInvalid, review.OutcomeErrorInvalid},
 	}
 	for transport, uriOf := range transports {
 		for _, tt := range tests {
@@ -59,7 +60,7 @@ func TestReview(t *testing.T) {
 				start := time.Now()
 				got, err := inv.Review(ctx, uriOf(tt.function), &parley.ReviewRequest{
 					Content: "hi", Attributes: map[string]string{"k": "v"}, MessageID: "abcdefABCDEF", RoomARN: "arn:aws:ivschat:us-east-1:000000000000:room/abcdefABCDEF",
-					Sender: parley.ReviewSender{UserID: "u1", IP: "192.0.2.1"},
+					Sender: parley.ReviewSender{UserID: "u1", IP: "192.0.2.1"}, MaxContentLength: 500,
 				})
 				if elapsed := time.Since(start); elapsed > time.Second {
 					t.Errorf("Review took %v, want it bounded by the 200 ms deadline", elapsed)
