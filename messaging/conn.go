@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -22,8 +23,10 @@ const (
 
 // conn is one client connection. An idle connection has no goroutine and
 // no buffer: its bytes are read when the socket is readable (readEvent, or
-// readLoop where there is no poller), and a writer goroutine (writeLoop)
-// runs only while something is queued.
+// readLoop where there is no poller), and its writes are made by the
+// write pool's workers (writer.go) while something is queued, or by a
+// writer goroutine of its own (writeLoop) where raw writes are not
+// available.
 type conn struct {
 	srv   *Server
 	id    string
@@ -31,8 +34,9 @@ type conn struct {
 	ip    string
 	room  *parley.Room // as loaded at the handshake; hub.Room has the live one
 
-	nc    net.Conn // set by start
-	rd    reader   // how bytes are read; set by start
+	nc    net.Conn        // set by start
+	wrc   syscall.RawConn // nc's, for the write pool; nil: write on goroutines
+	rd    reader          // how bytes are read; set by start
 	hroom *hub.Room
 	ctx   context.Context
 	stop  context.CancelFunc
@@ -42,7 +46,7 @@ type conn struct {
 	mu        sync.Mutex
 	queue     [][]byte
 	inflight  int    // frames taken by the writer, not yet written
-	writing   bool   // a writer goroutine is running
+	writing   bool   // the writer role is held: queued in the write pool, or a writer goroutine runs
 	ping      bool   // the writer should send a ping
 	pong      []byte // payload of a pong the writer should send
 	reason    hub.CloseReason
@@ -164,6 +168,10 @@ func (c *conn) startWriterLocked() {
 	}
 	c.writing = true
 	c.srv.wg.Add(1)
+	if c.wrc != nil {
+		getWritePool().push(c)
+		return
+	}
 	go c.writeLoop()
 }
 
@@ -285,8 +293,9 @@ func (c *conn) start(nc net.Conn, rest []byte) {
 	s := c.srv
 	ping := orDefault(s.PingInterval, defaultPingInterval)
 	c.lastRead.Store(int64(time.Since(epoch)))
+	wrc := rawConnOf(nc)
 	c.mu.Lock()
-	c.nc = nc
+	c.nc, c.wrc = nc, wrc
 	if c.reason == hub.CloseSlowConsumer {
 		c.mu.Unlock()
 		c.finish()

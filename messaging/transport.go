@@ -65,6 +65,15 @@ type batch struct {
 // writeBatch writes b to nc with one system call, first setting deadline
 // unless it is zero.
 func writeBatch(nc net.Conn, b *batch, deadline time.Time) error {
+	bp := b.encode()
+	err := writeBuf(nc, *bp, deadline)
+	putBuf(bp)
+	return err
+}
+
+// encode returns b's bytes in a buffer borrowed from batchPool; give it
+// back with putBuf.
+func (b *batch) encode() *[]byte {
 	bp := batchPool.Get().(*[]byte)
 	buf := (*bp)[:0]
 	if b.pong != nil {
@@ -79,16 +88,26 @@ func writeBatch(nc net.Conn, b *batch, deadline time.Time) error {
 	if b.closeCode != 0 {
 		buf = appendClose(buf, b.closeCode, b.closeText)
 	}
+	*bp = buf
+	return bp
+}
+
+// putBuf recycles a buffer from encode unless it grew large.
+func putBuf(bp *[]byte) {
+	if cap(*bp) <= maxPooledBatch {
+		*bp = (*bp)[:0]
+		batchPool.Put(bp)
+	}
+}
+
+// writeBuf writes buf to nc, first setting deadline unless it is zero.
+func writeBuf(nc net.Conn, buf []byte, deadline time.Time) error {
 	var err error
 	if !deadline.IsZero() {
 		err = nc.SetWriteDeadline(deadline)
 	}
 	if err == nil {
 		_, err = nc.Write(buf)
-	}
-	if cap(buf) <= maxPooledBatch {
-		*bp = buf[:0]
-		batchPool.Put(bp)
 	}
 	return err
 }

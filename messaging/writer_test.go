@@ -1,0 +1,79 @@
+package messaging
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// TestWritePoolBlockedSocket queues more than the socket takes on a
+// connection whose client does not read yet: the write pool must hand the
+// rest to a blocking write with a deadline, and the client must then read
+// every frame once, in order, after which the writer role is released.
+func TestWritePoolBlockedSocket(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the write pool is Linux-only")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	client.(*net.TCPConn).SetReadBuffer(1 << 16)
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.(*net.TCPConn).SetWriteBuffer(1 << 16)
+
+	s := &Server{QueueSize: 1000}
+	s.init()
+	c := newConn(s, &parley.ChatToken{RoomID: "r", UserID: "u"}, &parley.Room{ID: "r"}, "127.0.0.1")
+	c.nc, c.wrc = nc, rawConnOf(nc)
+	const n, size = 400, 8000 // 3.2 MB: far more than both socket buffers
+	for i := range n {
+		f := fmt.Appendf(nil, "%06d%s", i, strings.Repeat("x", size-6))
+		if !c.Enqueue(f) {
+			t.Fatalf("queue full at frame %d", i)
+		}
+	}
+	client.SetReadDeadline(time.Now().Add(20 * time.Second))
+	hdr := make([]byte, 4)
+	payload := make([]byte, size)
+	for i := range n {
+		if _, err := io.ReadFull(client, hdr); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if hdr[0] != 0x80|opText || hdr[1] != 126 || int(hdr[2])<<8|int(hdr[3]) != size {
+			t.Fatalf("frame %d: header % x", i, hdr)
+		}
+		if _, err := io.ReadFull(client, payload); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("%06d", i); string(payload[:6]) != want {
+			t.Fatalf("frame %d: got %q first", i, payload[:6])
+		}
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer role was not released")
+	}
+	if c.wdl.IsZero() {
+		t.Fatal("no write was handed to a blocking write with a deadline")
+	}
+}
