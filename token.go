@@ -13,20 +13,21 @@ const (
 	CapabilityDeleteMessage  Capability = "DELETE_MESSAGE"
 )
 
-// ChatToken is what a sealed chat token carries.
+// ChatToken is what a sealed chat token carries (package token seals it in
+// a compact binary form).
 type ChatToken struct {
 	// ID is unique to the token; the Store records it when the token is
 	// used, so that it opens one session only.
-	ID           string            `json:"i"`
-	RoomID       string            `json:"r"`
-	RoomARN      string            `json:"a"`
-	UserID       string            `json:"u"`
-	Capabilities []Capability      `json:"c,omitempty"`
-	Attributes   map[string]string `json:"t,omitempty"`
+	ID           string
+	RoomID       string
+	RoomARN      string
+	UserID       string
+	Capabilities []Capability
+	Attributes   map[string]string
 	// ConnectDeadline is tokenExpirationTime: the token must be used by then.
-	ConnectDeadline time.Time `json:"d"`
+	ConnectDeadline time.Time
 	// SessionExpiry is sessionExpirationTime: the session ends then.
-	SessionExpiry time.Time `json:"s"`
+	SessionExpiry time.Time
 }
 
 // Can reports whether the token grants c.
