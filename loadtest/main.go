@@ -222,14 +222,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("write result: %w", err)
-		}
-	} else {
-		WriteTable(stdout, res)
+	if err := writeResult(stdout, o.jsonOut, res, func(w io.Writer) { WriteTable(w, res) }); err != nil {
+		return err
 	}
 	if o.report != "" {
 		if err := writeReportFile(o.report, res); err != nil {
@@ -243,20 +237,28 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// writeResult writes res as indented JSON, or as the readable table.
+func writeResult(w io.Writer, asJSON bool, res any, table func(io.Writer)) error {
+	if !asJSON {
+		table(w)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(res); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}
+
 // mainTokens runs -tokens-only and writes its result.
 func mainTokens(ctx context.Context, cfg Config, o options, stdout io.Writer) error {
 	res, err := RunTokens(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if o.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("write result: %w", err)
-		}
-	} else {
-		WriteTokenTable(stdout, res)
+	if err := writeResult(stdout, o.jsonOut, res, func(w io.Writer) { WriteTokenTable(w, res) }); err != nil {
+		return err
 	}
 	if o.failOnLoss && len(res.Failures) > 0 {
 		return fmt.Errorf("bench failed: %d CreateChatToken calls failed", sumCounts(res.Failures))
