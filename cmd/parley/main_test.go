@@ -209,6 +209,13 @@ func startParley(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0", "--log-level", "error"}, args...)...)
 	cmd.Env = append(os.Environ(), "PARLEY_ACCESS_KEY_ID="+testAKID, "PARLEY_SECRET_ACCESS_KEY="+testSecret)
+	return cmd, startServing(t, cmd)
+}
+
+// startServing starts cmd, a `parley serve`, kills it at the end of the
+// test, and returns the address its banner prints.
+func startServing(t *testing.T, cmd *exec.Cmd) string {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -230,10 +237,10 @@ func startParley(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	}()
 	select {
 	case a := <-addr:
-		return cmd, a
+		return a
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not print its address")
-		return nil, ""
+		return ""
 	}
 }
 
@@ -298,17 +305,7 @@ func TestGracefulShutdown_SIGTERM(t *testing.T) {
 	if _, err := newClient(addr, testAKID, testSecret).ListRooms(context.Background(), &ivschat.ListRoomsInput{}); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit 20 s after SIGTERM")
-	}
+	stopGracefully(t, cmd)
 }
 
 // TestREADME_CLIExample runs the README's AWS CLI example as written against
@@ -333,19 +330,7 @@ func TestREADME_CLIExample(t *testing.T) {
 	cmd := exec.Command(buildParley(t), "serve", "--listen", "127.0.0.1:0", "--log-level", "error")
 	cmd.Dir = dir
 	cmd.Env = os.Environ()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := ""
-	sc := bufio.NewScanner(out)
-	for sc.Scan() && addr == "" {
-		if mm := regexp.MustCompile(`control plane:\s+http://(\S+)`).FindStringSubmatch(sc.Text()); mm != nil {
-			addr = mm[1]
-		}
-	}
-	go io.Copy(io.Discard, out)
+	addr := startServing(t, cmd)
 	script := "set -euo pipefail\n" + strings.ReplaceAll(string(m[1]), "127.0.0.1:8080", addr)
 	sh := exec.Command("bash", "-c", script)
 	sh.Dir = dir

@@ -73,14 +73,8 @@ func (s *Store) FindLoggingConfiguration(ctx context.Context, id string) (*parle
 }
 
 func findLoggingConfigurationIn(ctx context.Context, q querier, id string) (*parley.LoggingConfiguration, error) {
-	c, err := scanLoggingConfiguration(q.QueryRowContext(ctx, selectLoggingConfiguration+" WHERE c.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, parley.NotFound("logging configuration", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find logging configuration %s: %w", id, err)
-	}
-	return c, nil
+	return scanOne(q.QueryRowContext(ctx, selectLoggingConfiguration+" WHERE c.id = ?", id),
+		"logging configuration", id, scanLoggingConfiguration)
 }
 
 // FindLoggingConfigurations implements parley.Store.

@@ -145,12 +145,9 @@ func (s *Store) FindRoom(ctx context.Context, id string) (*parley.Room, error) {
 	if r := s.rooms.get(v, id); r != nil {
 		return cloneRoom(r), nil
 	}
-	r, err := scanRoom(s.findRoom.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, parley.NotFound("room", id)
-	}
+	r, err := scanOne(s.findRoom.QueryRowContext(ctx, id), "room", id, scanRoom)
 	if err != nil {
-		return nil, fmt.Errorf("find room %s: %w", id, err)
+		return nil, err
 	}
 	s.rooms.put(v, cloneRoom(r))
 	return r, nil
@@ -158,14 +155,7 @@ func (s *Store) FindRoom(ctx context.Context, id string) (*parley.Room, error) {
 
 // findRoomIn reads a room inside a transaction.
 func findRoomIn(ctx context.Context, q querier, id string) (*parley.Room, error) {
-	r, err := scanRoom(q.QueryRowContext(ctx, selectRoom+" WHERE r.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, parley.NotFound("room", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find room %s: %w", id, err)
-	}
-	return r, nil
+	return scanOne(q.QueryRowContext(ctx, selectRoom+" WHERE r.id = ?", id), "room", id, scanRoom)
 }
 
 // FindRooms implements parley.Store.

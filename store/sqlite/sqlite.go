@@ -184,6 +184,19 @@ func (s *Store) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) erro
 }
 
 // nanos and fromNanos convert times to and from the stored Unix nanoseconds.
+// scanOne scans the one row of a lookup by id: ResourceNotFoundException
+// naming what when there is none.
+func scanOne[T any](row scanner, what, id string, scan func(scanner) (T, error)) (T, error) {
+	v, err := scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, parley.NotFound(what, id)
+	}
+	if err != nil {
+		return v, fmt.Errorf("find %s %s: %w", what, id, err)
+	}
+	return v, nil
+}
+
 // queryAll runs a query on db and scans every row with scan; op names the
 // operation in errors.
 func queryAll[T any](ctx context.Context, db *sql.DB, op, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
