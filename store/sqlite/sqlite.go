@@ -31,15 +31,17 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	msqlite "modernc.org/sqlite" // also registers the "sqlite" driver
 )
 
 var _ parley.Store = (*Store)(nil)
 
 // Connection settings. busy_timeout covers another process holding the
-// write lock (for example during its migrations).
+// write lock (for example during its migrations). WAL is set by setWAL, not
+// here: switching a new file to WAL can fail with SQLITE_BUSY without the
+// busy handler being consulted, so that one statement is retried.
 const (
-	writeParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	writeParams = "_pragma=busy_timeout(10000)" +
 		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	readParams = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
 )
@@ -96,12 +98,8 @@ func (s *Store) open(ctx context.Context, ms []migration) error {
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxLifetime(0)
 	s.write.SetConnMaxIdleTime(0)
-	var mode string
-	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if err := setWAL(ctx, s.write); err != nil {
 		return err
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("journal_mode is %q, want wal", mode)
 	}
 	if err := migrate(ctx, s.write, ms); err != nil {
 		return err
@@ -122,6 +120,45 @@ func (s *Store) open(ctx context.Context, ms []migration) error {
 		return fmt.Errorf("prepare insert token: %w", err)
 	}
 	return nil
+}
+
+// walTimeout bounds how long setWAL retries while another connection holds
+// the lock it needs; it matches busy_timeout.
+const walTimeout = 10 * time.Second
+
+// setWAL puts the database in WAL mode (a setting kept in the file). Two
+// processes opening one new file at once both try to switch it, and SQLite
+// answers the loser SQLITE_BUSY at once rather than waiting, so BUSY is
+// retried with a short backoff until walTimeout.
+func setWAL(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(walTimeout)
+	wait := time.Millisecond
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("journal_mode is %q, want wal", mode)
+			}
+			return nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return fmt.Errorf("set journal_mode=WAL: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY (or one of its extended codes).
+func isBusy(err error) bool {
+	const sqliteBusy = 5
+	var e *msqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqliteBusy
 }
 
 // Close stops the background goroutines and closes the database. It is safe
