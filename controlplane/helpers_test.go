@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ivschat"
 	"github.com/parleychat/parley"
@@ -67,9 +70,24 @@ func newEnv(t *testing.T, configure func(*controlplane.Server)) *env {
 		Region:       testRegion,
 		BaseEndpoint: aws.String(e.http.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		Retryer:      aws.NopRetryer{},
+		Retryer:      closedConnRetryer(),
 	})
 	return e
+}
+
+// closedConnRetryer retries nothing but a request whose connection the
+// client's own transport closed under it (net.ErrClosed, a race inside the
+// SDK's HTTP client that its default retryer retries, aws-sdk-go-v2#2737),
+// so every answer the server gives reaches the test as it was.
+func closedConnRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			return aws.BoolTernary(errors.Is(err, net.ErrClosed))
+		})}
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+	})
 }
 
 // unseal opens a chat token.
