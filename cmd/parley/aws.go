@@ -23,13 +23,14 @@ func (c *Config) endpointOr(specific string) string {
 func (m *Main) openChatLog(ctx context.Context) (*chatlog.Logger, error) {
 	c := &m.Config
 	cfg := chatlog.Config{
-		Store:         m.store,
-		SpoolDir:      filepath.Join(c.DataDir, "chatlog-spool"),
-		MaxSpoolBytes: c.SpoolMaxBytes,
-		FlushInterval: c.ChatLogFlushInterval,
-		LocalDir:      filepath.Join(c.DataDir, "chatlogs"),
-		Logger:        m.Logger,
-		Registerer:    m.registry,
+		Store:          m.store,
+		SpoolDir:       filepath.Join(c.DataDir, "chatlog-spool"),
+		MaxSpoolBytes:  c.SpoolMaxBytes,
+		FlushInterval:  c.ChatLogFlushInterval,
+		ObjectInterval: c.ChatLogObjectInterval,
+		LocalDir:       filepath.Join(c.DataDir, "chatlogs"),
+		Logger:         m.Logger,
+		Registerer:     m.registry,
 	}
 	s3, cw, fh := c.endpointOr(c.S3Endpoint), c.endpointOr(c.CloudWatchLogsEndpoint), c.endpointOr(c.FirehoseEndpoint)
 	if s3 != "" || cw != "" || fh != "" {

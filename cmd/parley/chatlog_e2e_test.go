@@ -242,6 +242,22 @@ func TestChatLog_AWSDestinations(t *testing.T) {
 	checkS3(t, s3, id, frames)
 }
 
+// TestChatLog_S3ObjectInterval: with a short --chatlog-object-interval the
+// S3 objects are written while the server runs, not only when it stops.
+func TestChatLog_S3ObjectInterval(t *testing.T) {
+	setAWSEnv(t)
+	s3, fake := fakeDestinations(t)
+	m := MustOpenMain(t, t.TempDir(), endpoints(s3, fake), func(c *Config) { c.ChatLogObjectInterval = 100 * time.Millisecond })
+	client := newClient(m.Addr, testAKID, testSecret)
+	arn, id := loggedRoom(t, client)
+	frames := chatTraffic(t, m.Addr, client, arn, "interval")
+	waitFor(t, 10*time.Second, "the S3 objects of a running server", func() bool {
+		lines, err := s3.Lines(context.Background(), logBucket, s3Prefix(id))
+		return err == nil && len(lines) >= len(frames)
+	})
+	checkS3(t, s3, id, frames)
+}
+
 // TestChatLog_LocalDestinations: with no AWS endpoint, the records go to
 // files under <data-dir>/chatlogs in each destination's layout.
 func TestChatLog_LocalDestinations(t *testing.T) {

@@ -54,6 +54,7 @@ type Config struct {
 	FirehoseEndpoint       string
 	SpoolMaxBytes          int64
 	ChatLogFlushInterval   time.Duration
+	ChatLogObjectInterval  time.Duration
 
 	ShutdownTimeout time.Duration
 	LogLevel        string
@@ -90,7 +91,8 @@ func (c *Config) newFlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.CloudWatchLogsEndpoint, "cloudwatch-logs-endpoint", "", "CloudWatch Logs endpoint for chat logs")
 	fs.StringVar(&c.FirehoseEndpoint, "firehose-endpoint", "", "Firehose endpoint for chat logs")
 	fs.Int64Var(&c.SpoolMaxBytes, "spool-max-bytes", 1<<30, "size bound of the chat-log spool")
-	fs.DurationVar(&c.ChatLogFlushInterval, "chatlog-flush-interval", time.Second, "how often spooled chat-log records are sent")
+	fs.DurationVar(&c.ChatLogFlushInterval, "chatlog-flush-interval", time.Second, "how often spooled chat-log records are sent to CloudWatch Logs and Firehose")
+	fs.DurationVar(&c.ChatLogObjectInterval, "chatlog-object-interval", time.Minute, "how often an S3 chat-log object is written per room")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")

@@ -141,12 +141,13 @@ func TestMain_GeneratedCredentials(t *testing.T) {
 
 func TestConfig_EnvironmentTwins(t *testing.T) {
 	env := map[string]string{"PARLEY_LISTEN": "127.0.0.1:9999", "PARLEY_DATA_DIR": "/tmp/x", "PARLEY_MAX_ROOM_RATE": "500",
-		"PARLEY_API_RATE_LIMITS": "false", "PARLEY_REGION": "eu-west-1"}
+		"PARLEY_API_RATE_LIMITS": "false", "PARLEY_REGION": "eu-west-1", "PARLEY_CHATLOG_OBJECT_INTERVAL": "90s"}
 	var c Config
 	if err := c.parse("test", []string{"--region", "us-west-2"}, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.MaxRoomRate != 500 || c.APIRateLimits {
+	if c.Listen != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.MaxRoomRate != 500 || c.APIRateLimits ||
+		c.ChatLogObjectInterval != 90*time.Second {
 		t.Fatalf("environment not applied: %+v", c)
 	}
 	if c.Region != "us-west-2" {
