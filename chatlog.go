@@ -11,7 +11,10 @@ const LogRecordVersion = "1.0"
 // LogRecord is one MESSAGE or EVENT broadcast in a room, as chat logging
 // writes it: Payload holds the exact frame that clients received.
 type LogRecord struct {
-	RoomID  string
+	// Room is the room as the caller knows it (for a connection, the hub's
+	// copy, which RoomUpdated keeps current): its ARN and the logging
+	// configurations attached to it. It is shared and not modified.
+	Room    *Room
 	Time    time.Time // the frame's SendTime
 	Type    string    // TypeMessage or TypeEvent
 	Payload []byte
@@ -31,9 +34,9 @@ func (r *LogRecord) AppendJSON(b []byte) []byte {
 }
 
 // ChatLog receives every MESSAGE and EVENT broadcast, once per deployment,
-// from the node where it originated, after it was published. It finds the
-// room's logging configurations itself. Record must not wait on a
-// destination.
+// from the node where it originated, after it was published, and logs it
+// to the logging configurations attached to rec.Room. Record must not wait
+// on a destination.
 type ChatLog interface {
 	Record(ctx context.Context, rec *LogRecord) error
 }

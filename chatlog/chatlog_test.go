@@ -70,7 +70,7 @@ func TestS3(t *testing.T) {
 	e := newEnv(t, dir, s3Dest("chat-logs"))
 	cfg := testConfig(e.store, dir, &chatlog.Destinations{S3: client})
 	l := mustOpen(t, cfg)
-	recs := record(t, l, e.room.ID, 0, 30)
+	recs := record(t, l, e.room, 0, 30)
 	mustClose(t, l, 5*time.Second)
 
 	ctx := context.Background()
@@ -143,7 +143,7 @@ func TestCloudWatch(t *testing.T) {
 	e := newEnv(t, dir, cwDest("/ivs/chat"))
 	l := mustOpen(t, testConfig(e.store, dir, clients(fake.URL)))
 	defer mustClose(t, l, time.Second)
-	recs := record(t, l, e.room.ID, 0, 50)
+	recs := record(t, l, e.room, 0, 50)
 
 	stream := cloudwatch.StreamName(e.room.ID)
 	waitFor(t, "50 log events", func() bool { return len(fake.LogEvents("/ivs/chat", stream)) >= 50 })
@@ -203,7 +203,7 @@ func TestFirehosePartialFailure(t *testing.T) {
 	cfg := testConfig(e.store, dir, clients(fake.URL))
 	cfg.FlushInterval = time.Hour // Close delivers all 1200 at once
 	l := mustOpen(t, cfg)
-	recs := record(t, l, e.room.ID, 0, 1200)
+	recs := record(t, l, e.room, 0, 1200)
 	mustClose(t, l, 10*time.Second)
 
 	got := fake.Records("stream")
@@ -228,7 +228,7 @@ func TestLocal(t *testing.T) {
 	e := newEnv(t, dir, s3Dest("bucket"), cwDest("/ivs/chat"), fhDest("stream"))
 	cfg := testConfig(e.store, dir, nil)
 	l := mustOpen(t, cfg)
-	recs := record(t, l, e.room.ID, 0, 20)
+	recs := record(t, l, e.room, 0, 20)
 	mustClose(t, l, 5*time.Second)
 
 	root := cfg.LocalDir
@@ -268,20 +268,24 @@ func TestRecordFollowsAttachments(t *testing.T) {
 	l := mustOpen(t, cfg)
 	defer mustClose(t, l, time.Second)
 	label := "cloudwatch:/ivs/chat"
-	record(t, l, e.room.ID, 0, 1)
+	record(t, l, e.room, 0, 1)
 	if got := counter(t, cfg, "parley_chatlog_records_spooled_total", label); got != 1 {
 		t.Fatalf("spooled=%v, want 1", got)
 	}
 	none := []string{}
-	if _, err := e.store.UpdateRoom(context.Background(), e.room.ID, parley.RoomUpdate{LoggingConfigurationIdentifiers: &none}, time.Now()); err != nil {
+	detached, err := e.store.UpdateRoom(context.Background(), e.room.ID, parley.RoomUpdate{LoggingConfigurationIdentifiers: &none}, time.Now())
+	if err != nil {
 		t.Fatal(err)
 	}
-	record(t, l, e.room.ID, 1, 2) // the very next record sees the detachment
+	record(t, l, detached, 1, 2) // the next record of the updated room is not logged
 	if got := counter(t, cfg, "parley_chatlog_records_spooled_total", label); got != 1 {
 		t.Errorf("spooled=%v after detaching, want still 1", got)
 	}
-	if err := l.Record(context.Background(), message("nosuchroom00", 1)); err != nil {
-		t.Errorf("Record for an unknown room: %v, want nil", err)
+	if err := l.Record(context.Background(), message(nil, 1)); err != nil {
+		t.Errorf("Record without a room: %v, want nil", err)
+	}
+	if got := counter(t, cfg, "parley_chatlog_records_spooled_total", label); got != 1 {
+		t.Errorf("spooled=%v after a record without a room, want still 1", got)
 	}
 }
 

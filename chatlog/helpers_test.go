@@ -97,21 +97,21 @@ func mustClose(t *testing.T, l *chatlog.Logger, timeout time.Duration) {
 }
 
 // message returns the n-th test MESSAGE frame of room as a LogRecord.
-func message(roomID string, n int) *parley.LogRecord {
+func message(room *parley.Room, n int) *parley.LogRecord {
 	sent := time.Date(2025, 8, 14, 5, 50, 5, 533134508, time.UTC).Add(time.Duration(n) * time.Millisecond)
 	m := parley.Message{
 		ID: fmt.Sprintf("msg%09d", n), RequestID: fmt.Sprintf("req-%d", n), Content: fmt.Sprintf("hello %d \"quoted\" é", n),
 		Attributes: map[string]string{"n": fmt.Sprint(n)}, SendTime: sent,
 		Sender: parley.Sender{UserID: "user-1", Attributes: map[string]string{"username": "Max"}},
 	}
-	return &parley.LogRecord{RoomID: roomID, Time: sent, Type: parley.TypeMessage, Payload: m.AppendJSON(nil)}
+	return &parley.LogRecord{Room: room, Time: sent, Type: parley.TypeMessage, Payload: m.AppendJSON(nil)}
 }
 
-func record(t *testing.T, l *chatlog.Logger, roomID string, from, to int) []*parley.LogRecord {
+func record(t *testing.T, l *chatlog.Logger, room *parley.Room, from, to int) []*parley.LogRecord {
 	t.Helper()
 	var recs []*parley.LogRecord
 	for i := from; i < to; i++ {
-		r := message(roomID, i)
+		r := message(room, i)
 		if err := l.Record(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}

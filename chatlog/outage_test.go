@@ -30,7 +30,7 @@ func TestOutage(t *testing.T) {
 
 	cfg := testConfig(e.store, dir, clients(fake.URL))
 	l := mustOpen(t, cfg)
-	recs := record(t, l, e.room.ID, 0, 50)
+	recs := record(t, l, e.room, 0, 50)
 	waitFor(t, "failed deliveries", func() bool { return counter(t, cfg, "parley_chatlog_delivery_failures_total", label) >= 2 })
 	start := time.Now()
 	mustClose(t, l, 100*time.Millisecond) // gives up: the destination is down
@@ -39,7 +39,7 @@ func TestOutage(t *testing.T) {
 	cfg = testConfig(e.store, dir, clients(fake.URL))
 	l = mustOpen(t, cfg)
 	defer mustClose(t, l, time.Second)
-	recs = append(recs, record(t, l, e.room.ID, 50, 100)...)
+	recs = append(recs, record(t, l, e.room, 50, 100)...)
 	waitFor(t, "failed deliveries after restart", func() bool { return counter(t, cfg, "parley_chatlog_delivery_failures_total", label) >= 1 })
 	fake.SetMode(chatlogtest.Up)
 	t.Logf("up at %v", time.Since(start))
@@ -88,7 +88,7 @@ func TestCrash(t *testing.T) {
 	waitFor(t, "records of the killed process", func() bool { return len(fake.LogEvents("/ivs/chat", stream)) >= crashRecords })
 	var want []*parley.LogRecord
 	for i := range crashRecords {
-		want = append(want, message(e.room.ID, i))
+		want = append(want, message(e.room, i))
 	}
 	var lines []string
 	for _, ev := range fake.LogEvents("/ivs/chat", stream) {
@@ -108,7 +108,11 @@ func crashChild(t *testing.T, dir, roomID string) {
 	}
 	cfg := testConfig(st, dir, clients("http://127.0.0.1:1")) // nothing listens there
 	l := mustOpen(t, cfg)
-	record(t, l, roomID, 0, crashRecords)
+	room, err := st.FindRoom(context.Background(), roomID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(t, l, room, 0, crashRecords)
 	waitFor(t, "a failed delivery", func() bool {
 		return counter(t, cfg, "parley_chatlog_delivery_failures_total", "cloudwatch:/ivs/chat") >= 1
 	})

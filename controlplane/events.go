@@ -106,7 +106,8 @@ func (s *Server) emit(ctx context.Context, roomARN string, kind parley.BusKind, 
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.Store.FindRoom(ctx, roomID); err != nil {
+	room, err := s.Store.FindRoom(ctx, roomID)
+	if err != nil {
 		return "", fmt.Errorf("find room: %w", err)
 	}
 	ev := &parley.Event{ID: parley.NewID(), EventName: name, Attributes: attrs, SendTime: s.now().UTC()}
@@ -116,7 +117,7 @@ func (s *Server) emit(ctx context.Context, roomARN string, kind parley.BusKind, 
 		return "", fmt.Errorf("publish event: %w", err)
 	}
 	if s.ChatLog != nil {
-		rec := &parley.LogRecord{RoomID: roomID, Time: ev.SendTime, Type: parley.TypeEvent, Payload: frame}
+		rec := &parley.LogRecord{Room: room, Time: ev.SendTime, Type: parley.TypeEvent, Payload: frame}
 		if err := s.ChatLog.Record(ctx, rec); err != nil {
 			// The event reached the room; a failed log record must not
 			// make the caller retry it.

@@ -77,7 +77,7 @@ func TestEvents(t *testing.T) {
 		if diff := cmp.Diff(want[i], got, cmpopts.IgnoreFields(eventFrame{}, ifID(i, 2, 3)...)); diff != "" {
 			t.Fatalf("frame %d (-want +got):\n%s", i, diff)
 		}
-		if r := recs[i]; r.RoomID != *room.Id || r.Type != "EVENT" || !r.Time.Equal(now) || string(r.Payload) != string(m.Frame) {
+		if r := recs[i]; r.Room == nil || r.Room.ARN != *room.Arn || r.Type != "EVENT" || !r.Time.Equal(now) || string(r.Payload) != string(m.Frame) {
 			t.Fatalf("chat log record %d: %+v", i, r)
 		}
 	}

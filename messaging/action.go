@@ -205,7 +205,7 @@ func (c *conn) publish(m *parley.BusMessage, typ string, at time.Time) error {
 		return fmt.Errorf("publish to room %s: %w", m.RoomID, err)
 	}
 	if cl := c.srv.ChatLog; cl != nil {
-		rec := &parley.LogRecord{RoomID: m.RoomID, Time: at, Type: typ, Payload: m.Frame}
+		rec := &parley.LogRecord{Room: c.hroom.Settings(), Time: at, Type: typ, Payload: m.Frame}
 		if err := cl.Record(c.ctx, rec); err != nil {
 			c.srv.logger().Warn("chat log record", "room", m.RoomID, "err", err)
 		}

@@ -55,7 +55,7 @@ func TestSendMessage(t *testing.T) {
 			}
 		}
 		rec := <-log.recs
-		if rec.Type != parley.TypeMessage || string(rec.Payload) != got.Raw || rec.RoomID != e.room.ID || !rec.Time.Equal(sent) {
+		if rec.Type != parley.TypeMessage || string(rec.Payload) != got.Raw || rec.Room == nil || rec.Room.ARN != e.room.ARN || !rec.Time.Equal(sent) {
 			t.Fatalf("chat log record %+v", rec)
 		}
 	})

@@ -300,3 +300,44 @@ func TestChatLog_LocalDestinations(t *testing.T) {
 	}
 	checkRecords(t, "local S3", s3Lines, frames)
 }
+
+// TestChatLog_FollowsUpdateRoom: attaching and detaching a logging
+// configuration with UpdateRoom applies to the very next message of a
+// connection that was open before.
+func TestChatLog_FollowsUpdateRoom(t *testing.T) {
+	setAWSEnv(t)
+	s3, fake := fakeDestinations(t)
+	m := MustOpenMain(t, t.TempDir(), endpoints(s3, fake))
+	client := newClient(m.Addr, testAKID, testSecret)
+	ctx := context.Background()
+	conf, err := client.CreateLoggingConfiguration(ctx, &ivschat.CreateLoggingConfigurationInput{DestinationConfiguration: logDests[2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := client.CreateRoom(ctx, &ivschat.CreateRoomInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attach := func(confs ...string) {
+		t.Helper()
+		confs = append([]string{}, confs...) // [] detaches; nil would leave them as they are
+		if _, err := client.UpdateRoom(ctx, &ivschat.UpdateRoomInput{Identifier: room.Arn, LoggingConfigurationIdentifiers: confs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sender := dialRoom(t, m.Addr, client, aws.ToString(room.Arn), "alice", types.ChatTokenCapabilitySendMessage)
+	send := func(content string) []byte {
+		t.Helper()
+		sender.sendMessage(content, nil)
+		return sender.next(5 * time.Second).Raw
+	}
+	send("before attaching")
+	attach(aws.ToString(conf.Arn))
+	logged := [][]byte{send("attached")}
+	attach()
+	send("detached")
+	attach(aws.ToString(conf.Arn))
+	logged = append(logged, send("attached again"))
+	waitFor(t, 10*time.Second, "the Firehose records", func() bool { return len(fake.Records(logStream)) >= len(logged) })
+	checkRecords(t, "Firehose", firehoseLines(t, fake), logged)
+}
