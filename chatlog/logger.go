@@ -38,7 +38,7 @@ var _ parley.ChatLog = (*Logger)(nil)
 
 // Config configures a Logger. Zero values are documented defaults.
 type Config struct {
-	// Store finds rooms and logging configurations.
+	// Store finds logging configurations (the rooms come with the records).
 	Store parley.Store
 	// SpoolDir holds the spool (for example <data-dir>/chatlog-spool).
 	SpoolDir string
