@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -34,9 +33,9 @@ type conn struct {
 	ip    string
 	room  *parley.Room // as loaded at the handshake; hub.Room has the live one
 
-	nc    net.Conn        // set by start
-	wrc   syscall.RawConn // nc's, for the write pool; nil: write on goroutines
-	rd    reader          // how bytes are read; set by start
+	nc    net.Conn   // set by start
+	wr    *rawWriter // nc's, for the write pool; nil: write on goroutines
+	rd    reader     // how bytes are read; set by start
 	hroom *hub.Room
 	ctx   context.Context
 	stop  context.CancelFunc
@@ -168,7 +167,7 @@ func (c *conn) startWriterLocked() {
 	}
 	c.writing = true
 	c.srv.wg.Add(1)
-	if c.wrc != nil {
+	if c.wr != nil {
 		getWritePool().push(c)
 		return
 	}
@@ -244,19 +243,22 @@ func (c *conn) takeBatch(spare [][]byte) (batch, bool) {
 	return b, true
 }
 
-// queuePool holds the slices of send queues, which only connections with
-// frames to write hold.
-var queuePool = sync.Pool{New: func() any { q := make([][]byte, 0, 16); return &q }}
+// queueCap is the capacity of a pooled send queue.
+const queueCap = 32
+
+// queuePool holds the arrays behind send queues, which only connections
+// with frames to write hold. It holds array pointers, which a slice turns
+// back into without allocating, so a queue goes round without garbage.
+var queuePool = sync.Pool{New: func() any { return new([queueCap][]byte) }}
 
 // getQueue returns an empty queue slice.
-func getQueue() [][]byte { return (*queuePool.Get().(*[][]byte))[:0] }
+func getQueue() [][]byte { return queuePool.Get().(*[queueCap][]byte)[:0] }
 
-// putQueue recycles q, whose elements must be cleared, unless it is nil
-// or grew large in a burst.
+// putQueue recycles q, whose elements must be cleared, unless it is nil or
+// outgrew its array in a burst (the larger array is left to the collector).
 func putQueue(q [][]byte) {
-	if q != nil && cap(q) <= 256 {
-		q = q[:0]
-		queuePool.Put(&q)
+	if cap(q) == queueCap {
+		queuePool.Put((*[queueCap][]byte)(q[:queueCap]))
 	}
 }
 
@@ -293,9 +295,9 @@ func (c *conn) start(nc net.Conn, rest []byte) {
 	s := c.srv
 	ping := orDefault(s.PingInterval, defaultPingInterval)
 	c.lastRead.Store(int64(time.Since(epoch)))
-	wrc := rawConnOf(nc)
+	wr := newRawWriter(nc)
 	c.mu.Lock()
-	c.nc, c.wrc = nc, wrc
+	c.nc, c.wr = nc, wr
 	if c.reason == hub.CloseSlowConsumer {
 		c.mu.Unlock()
 		c.finish()

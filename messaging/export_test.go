@@ -9,3 +9,6 @@ var ClientFrame = clientFrame
 
 // LengthOnly builds a frame header that declares n payload bytes.
 var LengthOnly = lengthOnly
+
+// RaceEnabled reports whether the race detector is on.
+const RaceEnabled = raceEnabled

@@ -235,7 +235,7 @@ func TestFanOut(t *testing.T) {
 		t.Skip("1,000 connections")
 	}
 	conns, senders, perSender := 1000, 5, 20
-	if raceEnabled {
+	if messaging.RaceEnabled {
 		conns = 200
 	}
 	e := newEnv(t, nil)

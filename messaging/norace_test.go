@@ -1,5 +1,5 @@
 //go:build !race
 
-package messaging_test
+package messaging
 
 const raceEnabled = false

@@ -1,7 +1,7 @@
 //go:build race
 
-package messaging_test
+package messaging
 
-// raceEnabled shrinks the heaviest tests under the race detector, which
-// slows them tenfold.
+// raceEnabled shrinks the heaviest tests under the race detector (which
+// slows them tenfold) and skips allocation counts.
 const raceEnabled = true

@@ -115,7 +115,7 @@ func (c *conn) writeStep(p *writePool) {
 		return
 	}
 	bp := b.encode()
-	n, err := rawWrite(c.wrc, *bp)
+	n, err := c.wr.Write(*bp)
 	switch {
 	case err == nil && n == len(*bp):
 		putBuf(bp)

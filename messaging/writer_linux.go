@@ -9,9 +9,22 @@ import (
 	"syscall"
 )
 
-// rawConnOf returns nc's raw connection for the write pool; nil when nc
-// has none, and the connection then writes on goroutines of its own.
-func rawConnOf(nc net.Conn) syscall.RawConn {
+// rawWriter makes non-blocking write system calls on one connection's
+// socket through its RawConn, which keeps the descriptor from being closed
+// and reused during a call. The callback is made once per connection, so a
+// write allocates nothing. Only the connection's writer (one at a time)
+// calls Write.
+type rawWriter struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool // w.write
+	buf []byte
+	n   int
+	err error
+}
+
+// newRawWriter returns a rawWriter for nc; nil when nc has no raw
+// connection, and the connection then writes on goroutines of its own.
+func newRawWriter(nc net.Conn) *rawWriter {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return nil
@@ -20,19 +33,27 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 	if err != nil {
 		return nil
 	}
-	return rc
+	w := &rawWriter{rc: rc}
+	w.fn = w.write
+	return w
 }
 
-// rawWrite makes one non-blocking write system call of b to rc.
-func rawWrite(rc syscall.RawConn, b []byte) (n int, err error) {
-	cerr := rc.Write(func(fd uintptr) bool {
-		for {
-			n, err = syscall.Write(int(fd), b)
-			if err != syscall.EINTR {
-				return true
-			}
+func (w *rawWriter) write(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), w.buf)
+		if err != syscall.EINTR {
+			w.n, w.err = n, err
+			return true
 		}
-	})
+	}
+}
+
+// Write makes one non-blocking write system call of b.
+func (w *rawWriter) Write(b []byte) (int, error) {
+	w.buf = b
+	cerr := w.rc.Write(w.fn)
+	n, err := w.n, w.err
+	w.buf, w.n, w.err = nil, 0, nil
 	if cerr != nil {
 		return 0, cerr
 	}

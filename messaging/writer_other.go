@@ -5,14 +5,15 @@ package messaging
 import (
 	"errors"
 	"net"
-	"syscall"
 )
 
-// rawConnOf returns nil: elsewhere than on Linux each connection writes on
-// goroutines of its own.
-func rawConnOf(net.Conn) syscall.RawConn { return nil }
+// rawWriter is Linux-only: elsewhere each connection writes on goroutines
+// of its own.
+type rawWriter struct{}
 
-func rawWrite(syscall.RawConn, []byte) (int, error) {
+func newRawWriter(net.Conn) *rawWriter { return nil }
+
+func (*rawWriter) Write([]byte) (int, error) {
 	return 0, errors.New("raw writes are not supported")
 }
 

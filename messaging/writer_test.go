@@ -41,7 +41,7 @@ func TestWritePoolBlockedSocket(t *testing.T) {
 	s := &Server{QueueSize: 1000}
 	s.init()
 	c := newConn(s, &parley.ChatToken{RoomID: "r", UserID: "u"}, &parley.Room{ID: "r"}, "127.0.0.1")
-	c.nc, c.wrc = nc, rawConnOf(nc)
+	c.nc, c.wr = nc, newRawWriter(nc)
 	const n, size = 400, 8000 // 3.2 MB: far more than both socket buffers
 	for i := range n {
 		f := fmt.Appendf(nil, "%06d%s", i, strings.Repeat("x", size-6))
@@ -75,5 +75,56 @@ func TestWritePoolBlockedSocket(t *testing.T) {
 	}
 	if c.wdl.IsZero() {
 		t.Fatal("no write was handed to a blocking write with a deadline")
+	}
+}
+
+// TestWritePoolAllocs: delivering a queued frame through the write pool
+// (enqueue, a worker's write system call, the writer role released)
+// allocates nothing per recipient.
+func TestWritePoolAllocs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the write pool is Linux-only")
+	}
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+
+	s := &Server{}
+	s.init()
+	c := newConn(s, &parley.ChatToken{RoomID: "r", UserID: "u"}, &parley.Room{ID: "r"}, "127.0.0.1")
+	c.nc, c.wr = nc, newRawWriter(nc)
+	frame := []byte(`{"Type":"MESSAGE","Id":"abcdefghijkl","Content":"hello"}`)
+	got := make([]byte, 2+len(frame))
+	deliver := func() {
+		if !c.Enqueue(frame) {
+			t.Fatal("queue full")
+		}
+		if _, err := io.ReadFull(client, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 { // warm the pools
+		deliver()
+	}
+	if n := testing.AllocsPerRun(1000, deliver); n > 0.1 {
+		t.Fatalf("%.2f allocations per delivered frame, want 0", n)
+	}
+	if string(got[2:]) != string(frame) {
+		t.Fatalf("client got %q", got)
 	}
 }
