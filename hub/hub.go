@@ -80,10 +80,16 @@ func (h *Hub) SlowConsumerCloses() uint64 { return h.slow.Load() }
 // the Store), subscribing the room to the bus when c is its first local
 // connection. The returned Room holds the settings shared by the room's
 // connections; pass it to Leave when c ends.
-func (h *Hub) Join(room *parley.Room, c Conn) (*Room, error) {
+//
+// subscribed reports that this Join subscribed the room: room was loaded
+// before that, so an update or deletion published in between reached no
+// one here. The caller should then read the room again and pass it to
+// Refresh. Joining a room whose deletion the hub has seen fails with
+// ResourceNotFoundException.
+func (h *Hub) Join(room *parley.Room, c Conn) (r *Room, subscribed bool, err error) {
 	s := h.shardOf(room.ID)
 	s.mu.Lock()
-	r := s.rooms[room.ID]
+	r = s.rooms[room.ID]
 	creator := r == nil
 	if creator {
 		r = newRoom(h, room)
@@ -100,11 +106,14 @@ func (h *Hub) Join(room *parley.Room, c Conn) (*Room, error) {
 	}
 	if r.err != nil {
 		h.release(r)
-		return nil, r.err
+		return nil, false, r.err
 	}
-	r.add(c)
+	if !r.add(c) {
+		h.release(r)
+		return nil, false, parley.NotFound(room.ID, "Room not found")
+	}
 	r.offerSettings(room)
-	return r, nil
+	return r, creator, nil
 }
 
 // Leave removes c from r and unsubscribes the room from the bus when it

@@ -31,7 +31,7 @@ func BenchmarkBroadcast(b *testing.B) {
 			conns := make([]*countConn, n)
 			for i := range conns {
 				conns[i] = &countConn{}
-				if _, err := h.Join(room, conns[i]); err != nil {
+				if _, _, err := h.Join(room, conns[i]); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -48,7 +48,7 @@ func (c *fakeConn) state() ([]string, []hub.CloseReason) {
 
 func mustJoin(t *testing.T, h *hub.Hub, room *parley.Room, c hub.Conn) *hub.Room {
 	t.Helper()
-	r, err := h.Join(room, c)
+	r, _, err := h.Join(room, c)
 	if err != nil {
 		t.Fatalf("Join: %v", err)
 	}
@@ -192,7 +192,7 @@ func TestHubConcurrent(t *testing.T) {
 			defer wg.Done()
 			for range 200 {
 				c := &fakeConn{user: "x"}
-				r, err := h.Join(&parley.Room{ID: "R"}, c)
+				r, _, err := h.Join(&parley.Room{ID: "R"}, c)
 				if err != nil {
 					t.Error(err)
 					return
@@ -213,5 +213,57 @@ func TestHubConcurrent(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{"R": 1}, roomCounts(h)); diff != "" {
 		t.Fatalf("Rooms (-want +got):\n%s", diff)
+	}
+}
+
+// TestJoinAfterDeletion: the first Join reports that it subscribed; once
+// the hub has seen RoomDeleted (from the bus or from Refresh(nil)), a Join
+// that loaded the room before the deletion is refused.
+func TestJoinAfterDeletion(t *testing.T) {
+	b := inmem.New()
+	defer b.Close()
+	h := hub.New(b)
+	room := &parley.Room{ID: "R", UpdateTime: time.Unix(100, 0)}
+
+	a := &fakeConn{user: "a"}
+	r, subscribed, err := h.Join(room, a)
+	if err != nil || !subscribed {
+		t.Fatalf("first Join: subscribed=%v err=%v, want true, nil", subscribed, err)
+	}
+	b2 := &fakeConn{user: "b"}
+	if _, subscribed, err := h.Join(room, b2); err != nil || subscribed {
+		t.Fatalf("second Join: subscribed=%v err=%v, want false, nil", subscribed, err)
+	}
+	newer := &parley.Room{ID: "R", MaximumMessageLength: 7, UpdateTime: time.Unix(200, 0)}
+	r.Refresh(newer)
+	r.Refresh(room) // older: ignored
+	if got := r.Settings(); got != newer {
+		t.Fatalf("settings %+v, want the newer room", got)
+	}
+
+	publish(t, b, &parley.BusMessage{Kind: parley.RoomDeleted, RoomID: "R"})
+	for _, c := range []*fakeConn{a, b2} {
+		if _, closed := c.state(); !cmp.Equal(closed, []hub.CloseReason{hub.CloseRoomDeleted}) {
+			t.Fatalf("%s closed %v, want [CloseRoomDeleted]", c.user, closed)
+		}
+	}
+	late := &fakeConn{user: "late"}
+	if _, _, err := h.Join(room, late); parley.ErrorCodeOf(err) != parley.ResourceNotFoundException {
+		t.Fatalf("Join after RoomDeleted: err=%v, want ResourceNotFoundException", err)
+	}
+
+	// Refresh(nil) ends a room whose deletion the bus never delivered.
+	other := &parley.Room{ID: "S"}
+	c := &fakeConn{user: "c"}
+	rs, _, err := h.Join(other, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Refresh(nil)
+	if _, closed := c.state(); !cmp.Equal(closed, []hub.CloseReason{hub.CloseRoomDeleted}) {
+		t.Fatalf("closed %v after Refresh(nil), want [CloseRoomDeleted]", closed)
+	}
+	if _, _, err := h.Join(other, &fakeConn{}); parley.ErrorCodeOf(err) != parley.ResourceNotFoundException {
+		t.Fatalf("Join after Refresh(nil): err=%v, want ResourceNotFoundException", err)
 	}
 }

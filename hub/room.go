@@ -22,9 +22,10 @@ type Room struct {
 
 	settings atomic.Pointer[parley.Room]
 
-	mu    sync.RWMutex
-	conns []Conn       // delivery order: join order, with swap-removal
-	index map[Conn]int // position in conns
+	mu      sync.RWMutex
+	conns   []Conn       // delivery order: join order, with swap-removal
+	index   map[Conn]int // position in conns
+	deleted bool         // RoomDeleted seen: no one joins any more
 }
 
 func newRoom(h *Hub, room *parley.Room) *Room {
@@ -53,14 +54,29 @@ func (r *Room) offerSettings(room *parley.Room) {
 	}
 }
 
-func (r *Room) add(c Conn) {
+// add reports false when the room was deleted.
+func (r *Room) add(c Conn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.index[c]; ok {
+	if r.deleted {
+		return false
+	}
+	if _, ok := r.index[c]; !ok {
+		r.index[c] = len(r.conns)
+		r.conns = append(r.conns, c)
+	}
+	return true
+}
+
+// Refresh applies room as just read from the Store, after a Join that
+// subscribed: newer settings are installed, and nil (the room no longer
+// exists) ends the room's connections as RoomDeleted would have.
+func (r *Room) Refresh(room *parley.Room) {
+	if room == nil {
+		r.markDeleted()
 		return
 	}
-	r.index[c] = len(r.conns)
-	r.conns = append(r.conns, c)
+	r.offerSettings(room)
 }
 
 // remove reports whether c was in the room.
@@ -93,7 +109,7 @@ func (r *Room) deliver(m *parley.BusMessage) {
 			r.offerSettings(m.Room)
 		}
 	case parley.RoomDeleted:
-		r.closeAll(CloseRoomDeleted)
+		r.markDeleted()
 	}
 }
 
@@ -119,11 +135,14 @@ func (r *Room) broadcast(frame []byte, user string) {
 	}
 }
 
-func (r *Room) closeAll(reason CloseReason) {
-	r.mu.RLock()
+// markDeleted ends the room here: no one joins any more, and every
+// connection is closed with CloseRoomDeleted.
+func (r *Room) markDeleted() {
+	r.mu.Lock()
+	r.deleted = true
 	conns := append([]Conn(nil), r.conns...)
-	r.mu.RUnlock()
+	r.mu.Unlock()
 	for _, c := range conns {
-		c.Close(reason)
+		c.Close(CloseRoomDeleted)
 	}
 }

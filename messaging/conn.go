@@ -278,13 +278,28 @@ func (c *conn) closeWritten() {
 }
 
 // join adds the connection to its room before the handshake completes, so
-// that it misses nothing published once the client sees it open.
-func (c *conn) join() error {
-	r, err := c.srv.hub.Join(c.room, c)
+// that it misses nothing published once the client sees it open. When the
+// join subscribed the room, the room is read again: an UpdateRoom or
+// DeleteRoom since the handshake loaded it was published to no one here.
+// A room deleted by then is ResourceNotFoundException.
+func (c *conn) join(ctx context.Context) error {
+	r, subscribed, err := c.srv.hub.Join(c.room, c)
 	if err != nil {
 		return err
 	}
 	c.hroom = r
+	if !subscribed {
+		return nil
+	}
+	room, err := c.srv.Store.FindRoom(ctx, c.room.ID)
+	switch {
+	case parley.ErrorCodeOf(err) == parley.ResourceNotFoundException:
+		r.Refresh(nil)
+		return err
+	case err != nil:
+		return err
+	}
+	r.Refresh(room)
 	return nil
 }
 

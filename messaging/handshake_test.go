@@ -92,3 +92,52 @@ func TestIsUpgrade(t *testing.T) {
 		}
 	}
 }
+
+// racingStore changes the room in the store, as a control plane on another
+// node would, after the handshake loaded it and before the connection
+// joins: the bus message of that change reaches no one here, since no
+// connection of the room has subscribed yet.
+type racingStore struct {
+	parley.Store
+	change func()
+}
+
+func (s *racingStore) UseToken(ctx context.Context, id string, exp time.Time) error {
+	if s.change != nil {
+		s.change()
+		s.change = nil
+	}
+	return s.Store.UseToken(ctx, id, exp)
+}
+
+// TestHandshake_RoomChangedBeforeJoin: the first connection of a room reads
+// the room again once subscribed, so a change that landed in between is
+// not lost.
+func TestHandshake_RoomChangedBeforeJoin(t *testing.T) {
+	ctx := context.Background()
+	rs := &racingStore{}
+	e := newEnv(t, func(s *messaging.Server) { rs.Store = s.Store; s.Store = rs })
+	t.Run("Deleted", func(t *testing.T) {
+		r := e.createRoom(t, func(*parley.Room) {})
+		rs.change = func() {
+			if err := e.store.DeleteRoom(ctx, r.ID); err != nil {
+				t.Error(err)
+			}
+		}
+		if code, _ := e.dialStatus(t, e.token(t, tokenOpts{room: r, user: "u"})); code != http.StatusNotFound {
+			t.Fatalf("status=%d, want 404 for a room deleted during the handshake", code)
+		}
+	})
+	t.Run("Updated", func(t *testing.T) {
+		r := e.createRoom(t, func(*parley.Room) {})
+		rs.change = func() {
+			five := 5
+			if _, err := e.store.UpdateRoom(ctx, r.ID, parley.RoomUpdate{MaximumMessageLength: &five}, time.Now()); err != nil {
+				t.Error(err)
+			}
+		}
+		c := e.connect(t, tokenOpts{room: r, user: "u", caps: allCaps})
+		c.send(map[string]any{"Action": "SEND_MESSAGE", "RequestId": "long", "Content": "longer than five"})
+		c.readError(400, "long")
+	})
+}

@@ -181,10 +181,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	if err := c.join(); err != nil {
+	if err := c.join(r.Context()); err != nil {
 		c.finish()
-		s.logger().Error("messaging handshake", "err", fmt.Errorf("join room %s: %w", room.ID, err))
-		http.Error(w, "internal server error", http.StatusInternalServerError)
+		status, msg := handshakeStatus(err)
+		if status == http.StatusInternalServerError {
+			s.logger().Error("messaging handshake", "err", fmt.Errorf("join room %s: %w", room.ID, err))
+		}
+		http.Error(w, msg, status)
 		return
 	}
 	nc, rest, err := upgrade(w, r, raw)
