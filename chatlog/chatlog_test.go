@@ -261,7 +261,10 @@ func TestLocal(t *testing.T) {
 	}
 }
 
-func TestRecordFollowsAttachments(t *testing.T) {
+// TestRecordFollowsTheRecordsRoom: Record logs to the configurations of
+// the room the record carries, as the caller knows it, and to none when
+// the record has no room.
+func TestRecordFollowsTheRecordsRoom(t *testing.T) {
 	dir := t.TempDir()
 	e := newEnv(t, dir, cwDest("/ivs/chat"))
 	cfg := testConfig(e.store, dir, nil)

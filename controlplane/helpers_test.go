@@ -70,20 +70,25 @@ func newEnv(t *testing.T, configure func(*controlplane.Server)) *env {
 		Region:       testRegion,
 		BaseEndpoint: aws.String(e.http.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		Retryer:      closedConnRetryer(),
+		Retryer:      closedConnRetryer(t),
 	})
 	return e
 }
 
-// closedConnRetryer retries nothing but a request whose connection the
-// client's own transport closed under it (net.ErrClosed, a race inside the
-// SDK's HTTP client that its default retryer retries, aws-sdk-go-v2#2737),
-// so every answer the server gives reaches the test as it was.
-func closedConnRetryer() aws.Retryer {
+// closedConnRetryer retries, once and in the log, nothing but a request
+// whose connection the client's own transport closed under it
+// (net.ErrClosed, a race inside the SDK's HTTP client that its default
+// retryer retries, aws-sdk-go-v2#2737), so every answer the server gives
+// reaches the test as it was.
+func closedConnRetryer(t *testing.T) aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 3
+		o.MaxAttempts = 2
 		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-			return aws.BoolTernary(errors.Is(err, net.ErrClosed))
+			if !errors.Is(err, net.ErrClosed) {
+				return aws.FalseTernary
+			}
+			t.Logf("retrying after the SDK transport closed its connection: %v", err)
+			return aws.TrueTernary
 		})}
 		o.RateLimiter = ratelimit.None
 		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })

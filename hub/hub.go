@@ -81,12 +81,13 @@ func (h *Hub) SlowConsumerCloses() uint64 { return h.slow.Load() }
 // connection. The returned Room holds the settings shared by the room's
 // connections; pass it to Leave when c ends.
 //
-// subscribed reports that this Join subscribed the room: room was loaded
-// before that, so an update or deletion published in between reached no
-// one here. The caller should then read the room again and pass it to
-// Refresh. Joining a room whose deletion the hub has seen fails with
-// ResourceNotFoundException.
-func (h *Hub) Join(room *parley.Room, c Conn) (r *Room, subscribed bool, err error) {
+// A room's settings loaded before the hub subscribed may have missed an
+// update or a deletion published in between. Until one Refresh after the
+// subscription has happened, Join returns refresh true: the caller should
+// read the room from the Store and pass it to Refresh (every joiner is
+// asked, so that a failed read is retried by the next). Joining a room
+// whose deletion the hub has seen fails with ResourceNotFoundException.
+func (h *Hub) Join(room *parley.Room, c Conn) (r *Room, refresh bool, err error) {
 	s := h.shardOf(room.ID)
 	s.mu.Lock()
 	r = s.rooms[room.ID]
@@ -110,10 +111,10 @@ func (h *Hub) Join(room *parley.Room, c Conn) (r *Room, subscribed bool, err err
 	}
 	if !r.add(c) {
 		h.release(r)
-		return nil, false, parley.NotFound(room.ID, "Room not found")
+		return nil, false, parley.NotFound("room", room.ID)
 	}
 	r.offerSettings(room)
-	return r, creator, nil
+	return r, !r.refreshed.Load(), nil
 }
 
 // Leave removes c from r and unsubscribes the room from the bus when it

@@ -216,9 +216,10 @@ func TestHubConcurrent(t *testing.T) {
 	}
 }
 
-// TestJoinAfterDeletion: the first Join reports that it subscribed; once
-// the hub has seen RoomDeleted (from the bus or from Refresh(nil)), a Join
-// that loaded the room before the deletion is refused.
+// TestJoinAfterDeletion: Join asks for a Refresh until one has run since
+// the subscription; once the hub has seen RoomDeleted (from the bus or from
+// Refresh(nil)), a Join that loaded the room before the deletion is
+// refused.
 func TestJoinAfterDeletion(t *testing.T) {
 	b := inmem.New()
 	defer b.Close()
@@ -226,13 +227,13 @@ func TestJoinAfterDeletion(t *testing.T) {
 	room := &parley.Room{ID: "R", UpdateTime: time.Unix(100, 0)}
 
 	a := &fakeConn{user: "a"}
-	r, subscribed, err := h.Join(room, a)
-	if err != nil || !subscribed {
-		t.Fatalf("first Join: subscribed=%v err=%v, want true, nil", subscribed, err)
+	r, refresh, err := h.Join(room, a)
+	if err != nil || !refresh {
+		t.Fatalf("first Join: refresh=%v err=%v, want true, nil", refresh, err)
 	}
 	b2 := &fakeConn{user: "b"}
-	if _, subscribed, err := h.Join(room, b2); err != nil || subscribed {
-		t.Fatalf("second Join: subscribed=%v err=%v, want false, nil", subscribed, err)
+	if _, refresh, err := h.Join(room, b2); err != nil || !refresh {
+		t.Fatalf("second Join before any Refresh: refresh=%v err=%v, want true, nil", refresh, err)
 	}
 	newer := &parley.Room{ID: "R", MaximumMessageLength: 7, UpdateTime: time.Unix(200, 0)}
 	r.Refresh(newer)
@@ -240,9 +241,13 @@ func TestJoinAfterDeletion(t *testing.T) {
 	if got := r.Settings(); got != newer {
 		t.Fatalf("settings %+v, want the newer room", got)
 	}
+	b3 := &fakeConn{user: "b"}
+	if _, refresh, err := h.Join(room, b3); err != nil || refresh {
+		t.Fatalf("Join after a Refresh: refresh=%v err=%v, want false, nil", refresh, err)
+	}
 
 	publish(t, b, &parley.BusMessage{Kind: parley.RoomDeleted, RoomID: "R"})
-	for _, c := range []*fakeConn{a, b2} {
+	for _, c := range []*fakeConn{a, b2, b3} {
 		if _, closed := c.state(); !cmp.Equal(closed, []hub.CloseReason{hub.CloseRoomDeleted}) {
 			t.Fatalf("%s closed %v, want [CloseRoomDeleted]", c.user, closed)
 		}

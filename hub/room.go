@@ -20,7 +20,8 @@ type Room struct {
 	// refs counts Joins not yet released; guarded by the shard's mutex.
 	refs int
 
-	settings atomic.Pointer[parley.Room]
+	settings  atomic.Pointer[parley.Room]
+	refreshed atomic.Bool // a Refresh has run since the subscription
 
 	mu      sync.RWMutex
 	conns   []Conn       // delivery order: join order, with swap-removal
@@ -68,15 +69,16 @@ func (r *Room) add(c Conn) bool {
 	return true
 }
 
-// Refresh applies room as just read from the Store, after a Join that
-// subscribed: newer settings are installed, and nil (the room no longer
-// exists) ends the room's connections as RoomDeleted would have.
+// Refresh applies room as read from the Store after a Join that asked for
+// it: newer settings are installed, and nil (the room no longer exists)
+// ends the room's connections as RoomDeleted would have.
 func (r *Room) Refresh(room *parley.Room) {
 	if room == nil {
 		r.markDeleted()
-		return
+	} else {
+		r.offerSettings(room)
 	}
-	r.offerSettings(room)
+	r.refreshed.Store(true)
 }
 
 // remove reports whether c was in the room.

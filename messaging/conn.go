@@ -277,20 +277,27 @@ func (c *conn) closeWritten() {
 	}
 }
 
+// refreshTimeout bounds join's read of the room.
+const refreshTimeout = 10 * time.Second
+
 // join adds the connection to its room before the handshake completes, so
-// that it misses nothing published once the client sees it open. When the
-// join subscribed the room, the room is read again: an UpdateRoom or
-// DeleteRoom since the handshake loaded it was published to no one here.
-// A room deleted by then is ResourceNotFoundException.
+// that it misses nothing published once the client sees it open. While the
+// hub has not read the room since subscribing it, the room is read again:
+// an UpdateRoom or DeleteRoom since the handshake loaded it was published
+// to no one here. A room deleted by then is ResourceNotFoundException.
+// The read outlives the client's request (its result serves every
+// connection of the room) but not refreshTimeout.
 func (c *conn) join(ctx context.Context) error {
-	r, subscribed, err := c.srv.hub.Join(c.room, c)
+	r, refresh, err := c.srv.hub.Join(c.room, c)
 	if err != nil {
 		return err
 	}
 	c.hroom = r
-	if !subscribed {
+	if !refresh {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
 	room, err := c.srv.Store.FindRoom(ctx, c.room.ID)
 	switch {
 	case parley.ErrorCodeOf(err) == parley.ResourceNotFoundException:
