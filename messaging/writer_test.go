@@ -121,7 +121,10 @@ func TestWritePoolAllocs(t *testing.T) {
 	for range 100 { // warm the pools
 		deliver()
 	}
-	if n := testing.AllocsPerRun(1000, deliver); n > 0.1 {
+	// AllocsPerRun counts the whole process's allocations, so leave room
+	// for stray ones (timers of connections other tests left closing); one
+	// allocation per delivery would count 1.
+	if n := testing.AllocsPerRun(1000, deliver); n >= 0.5 {
 		t.Fatalf("%.2f allocations per delivered frame, want 0", n)
 	}
 	if string(got[2:]) != string(frame) {
