@@ -12,14 +12,10 @@ import (
 	"github.com/parleychat/parley"
 )
 
-// TestWritePoolBlockedSocket queues more than the socket takes on a
-// connection whose client does not read yet: the write pool must hand the
-// rest to a blocking write with a deadline, and the client must then read
-// every frame once, in order, after which the writer role is released.
-func TestWritePoolBlockedSocket(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the write pool is Linux-only")
-	}
+// poolConn returns a connection of s that writes through the write pool
+// to a loopback TCP socket, and the client end of that socket.
+func poolConn(t *testing.T, s *Server) (*conn, net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -29,19 +25,30 @@ func TestWritePoolBlockedSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
-	client.(*net.TCPConn).SetReadBuffer(1 << 16)
+	t.Cleanup(func() { client.Close() })
 	nc, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	nc.(*net.TCPConn).SetWriteBuffer(1 << 16)
-
-	s := &Server{QueueSize: 1000}
+	t.Cleanup(func() { nc.Close() })
 	s.init()
 	c := newConn(s, &parley.ChatToken{RoomID: "r", UserID: "u"}, &parley.Room{ID: "r"}, "127.0.0.1")
 	c.nc, c.wr = nc, newRawWriter(nc)
+	return c, client
+}
+
+// TestWritePoolBlockedSocket queues more than the socket takes on a
+// connection whose client does not read yet: the write pool must hand the
+// rest to a blocking write with a deadline, and the client must then read
+// every frame once, in order, after which the writer role is released.
+func TestWritePoolBlockedSocket(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the write pool is Linux-only")
+	}
+	c, client := poolConn(t, &Server{QueueSize: 1000})
+	client.(*net.TCPConn).SetReadBuffer(1 << 16)
+	c.nc.(*net.TCPConn).SetWriteBuffer(1 << 16)
+	s := c.srv
 	const n, size = 400, 8000 // 3.2 MB: far more than both socket buffers
 	for i := range n {
 		f := fmt.Appendf(nil, "%06d%s", i, strings.Repeat("x", size-6))
@@ -88,26 +95,7 @@ func TestWritePoolAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-
-	s := &Server{}
-	s.init()
-	c := newConn(s, &parley.ChatToken{RoomID: "r", UserID: "u"}, &parley.Room{ID: "r"}, "127.0.0.1")
-	c.nc, c.wr = nc, newRawWriter(nc)
+	c, client := poolConn(t, &Server{})
 	frame := []byte(`{"Type":"MESSAGE","Id":"abcdefghijkl","Content":"hello"}`)
 	got := make([]byte, 2+len(frame))
 	deliver := func() {
