@@ -14,7 +14,7 @@ import (
 
 // poolConn returns a connection of s that writes through the write pool
 // to a loopback TCP socket, and the client end of that socket.
-func poolConn(t *testing.T, s *Server) (*conn, net.Conn) {
+func poolConn(t testing.TB, s *Server) (*conn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -33,6 +33,9 @@ func poolConn(t *testing.T, s *Server) (*conn, net.Conn) {
 	t.Cleanup(func() { nc.Close() })
 	s.init()
 	c := newConn(s, &parley.ChatToken{RoomID: "r", UserID: "u"}, &parley.Room{ID: "r"}, "127.0.0.1")
+	if !s.track(c) {
+		t.Fatal("server draining")
+	}
 	c.nc, c.wr = nc, newRawWriter(nc)
 	return c, client
 }
@@ -48,7 +51,6 @@ func TestWritePoolBlockedSocket(t *testing.T) {
 	c, client := poolConn(t, &Server{QueueSize: 1000})
 	client.(*net.TCPConn).SetReadBuffer(1 << 16)
 	c.nc.(*net.TCPConn).SetWriteBuffer(1 << 16)
-	s := c.srv
 	const n, size = 400, 8000 // 3.2 MB: far more than both socket buffers
 	for i := range n {
 		f := fmt.Appendf(nil, "%06d%s", i, strings.Repeat("x", size-6))
@@ -73,12 +75,16 @@ func TestWritePoolBlockedSocket(t *testing.T) {
 			t.Fatalf("frame %d: got %q first", i, payload[:6])
 		}
 	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the writer role was not released")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		writing := c.writing
+		c.mu.Unlock()
+		if !writing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer role was not released")
+		}
 	}
 	if c.wdl.IsZero() {
 		t.Fatal("no write was handed to a blocking write with a deadline")
@@ -117,5 +123,27 @@ func TestWritePoolAllocs(t *testing.T) {
 	}
 	if string(got[2:]) != string(frame) {
 		t.Fatalf("client got %q", got)
+	}
+}
+
+// BenchmarkWritePool delivers one frame at a time through the write pool
+// to a loopback socket and reads it back: the per-recipient cost of a
+// broadcast, system calls included.
+func BenchmarkWritePool(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("the write pool is Linux-only")
+	}
+	c, client := poolConn(b, &Server{})
+	frame := []byte(`{"Type":"MESSAGE","Id":"abcdefghijkl","RequestId":"r","Attributes":null,"Content":"hello","SendTime":"2026-11-27T05:00:00.123456789Z","Sender":{"UserId":"u","Attributes":{}}}`)
+	got := make([]byte, 4+len(frame)) // 126 to 65535 bytes: a 4-byte header
+	b.ReportAllocs()
+	b.SetBytes(int64(len(got)))
+	for b.Loop() {
+		if !c.Enqueue(frame) {
+			b.Fatal("queue full")
+		}
+		if _, err := io.ReadFull(client, got); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
