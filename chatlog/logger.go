@@ -63,8 +63,9 @@ type Config struct {
 	ObjectBytes int
 	// ConfigTTL is how long a logging configuration's destination is
 	// cached: an UpdateLoggingConfiguration applies to records after at
-	// most this long. Zero means 5 s. Rooms are not cached: a change to a
-	// room's attached configurations applies to the next record.
+	// most this long. Zero means 5 s. Rooms are not read here: each record
+	// carries its room, so a change to a room's attached configurations
+	// applies from the first record that carries the updated room.
 	ConfigTTL time.Duration
 	// RetryMin and RetryMax bound the pause after a failed delivery, which
 	// doubles from RetryMin up to RetryMax, with jitter. Zero means 1 s
@@ -176,16 +177,16 @@ func withDefaults(c Config) Config {
 // Record appends rec to the spool of every ACTIVE logging configuration
 // attached to rec.Room. It returns once the record is written to the
 // spool (the page cache; fsynced within SyncInterval) and never waits on a
-// destination. A room with no configuration logs nothing, at the cost of
-// one length check: Record is called for every message.
+// destination. A record without a room, or whose room has no
+// configuration, logs nothing and costs nothing: Record is called for
+// every message.
 func (l *Logger) Record(ctx context.Context, rec *parley.LogRecord) error {
-	room := rec.Room
-	if room == nil || len(room.LoggingConfigurationIdentifiers) == 0 {
+	if rec.Room == nil {
 		return nil
 	}
 	var line []byte
 	var errs []error
-	for _, ident := range room.LoggingConfigurationIdentifiers {
+	for _, ident := range rec.Room.LoggingConfigurationIdentifiers {
 		c, err := l.config(ctx, ident)
 		if err != nil {
 			errs = append(errs, err)
@@ -202,7 +203,7 @@ func (l *Logger) Record(ctx context.Context, rec *parley.LogRecord) error {
 		if line == nil {
 			line = rec.AppendJSON(nil)
 		}
-		errs = append(errs, w.append(room.ARN, line))
+		errs = append(errs, w.append(rec.Room.ARN, line))
 	}
 	return errors.Join(errs...)
 }
