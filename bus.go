@@ -43,8 +43,9 @@ type Bus interface {
 	// time, in order.
 	Subscribe(roomID string, fn func(*BusMessage)) (unsubscribe func(), err error)
 
-	// Close stops delivery.
-	Close() error
+	// Close stops delivery. A networked bus flushes what was published
+	// before it returns, until ctx is done.
+	Close(ctx context.Context) error
 }
 
 // Limiter answers whether one more event fits a rate. Keys name what is

@@ -71,6 +71,18 @@ type Store interface {
 	// forgotten after expiresAt, when the token can no longer be used.
 	UseToken(ctx context.Context, tokenID string, expiresAt time.Time) error
 
-	// Close releases the store.
-	Close() error
+	// Close releases the store. It waits for work in flight until ctx is
+	// done.
+	Close(ctx context.Context) error
+}
+
+// SecretStore keeps the values that every node of a deployment must share:
+// the key that seals chat tokens, the API key pair generated on a first
+// start. A store shared by several nodes implements it; the embedded store
+// does not (a single node keeps those in files of its data dir).
+type SecretStore interface {
+	// LoadOrCreateSecret returns the secret stored under name. When there is
+	// none it stores the result of create and returns it. When several nodes
+	// race on a first start, every one of them gets the value stored first.
+	LoadOrCreateSecret(ctx context.Context, name string, create func() ([]byte, error)) ([]byte, error)
 }

@@ -40,7 +40,7 @@ func newEnv(t *testing.T, dir string, dests ...parley.DestinationConfiguration) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { st.Close(context.Background()) })
 	e := &env{store: st}
 	now := time.Now().UTC()
 	var arns []string

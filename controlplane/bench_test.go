@@ -40,9 +40,9 @@ func newBenchServer(b *testing.B) (*controlplane.Server, string) {
 	if err != nil {
 		b.Fatalf("open store: %v", err)
 	}
-	b.Cleanup(func() { st.Close() })
+	b.Cleanup(func() { st.Close(context.Background()) })
 	bus := inmem.New()
-	b.Cleanup(func() { bus.Close() })
+	b.Cleanup(func() { bus.Close(context.Background()) })
 	sealer, err := token.NewSealer(make([]byte, token.KeySize))
 	if err != nil {
 		b.Fatal(err)

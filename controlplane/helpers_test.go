@@ -48,9 +48,9 @@ func newEnv(t *testing.T, configure func(*controlplane.Server)) *env {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { st.Close(context.Background()) })
 	bus := inmem.New()
-	t.Cleanup(func() { bus.Close() })
+	t.Cleanup(func() { bus.Close(context.Background()) })
 	sealer, err := token.NewSealer(make([]byte, token.KeySize))
 	if err != nil {
 		t.Fatal(err)

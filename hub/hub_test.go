@@ -222,7 +222,7 @@ func TestHubConcurrent(t *testing.T) {
 // refused.
 func TestJoinAfterDeletion(t *testing.T) {
 	b := inmem.New()
-	defer b.Close()
+	defer b.Close(context.Background())
 	h := hub.New(b)
 	room := &parley.Room{ID: "R", UpdateTime: time.Unix(100, 0)}
 

@@ -41,7 +41,7 @@ func newEnv(t *testing.T, configure func(*messaging.Server)) *env {
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { st.Close(context.Background()) })
 	key := make([]byte, token.KeySize)
 	rand.Read(key)
 	sealer, err := token.NewSealer(key)

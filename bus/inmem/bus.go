@@ -126,7 +126,7 @@ func (b *Bus) unsubscribe(roomID string, t *topic, s *subscription) {
 }
 
 // Close stops delivery: later Publish and Subscribe calls fail.
-func (b *Bus) Close() error {
+func (b *Bus) Close(context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true

@@ -84,7 +84,7 @@ func TestBus(t *testing.T) {
 	t.Run("Closed", func(t *testing.T) {
 		b := inmem.New()
 		mustSubscribe(t, b, "A", func(*parley.BusMessage) { t.Error("delivered after Close") })
-		b.Close()
+		b.Close(context.Background())
 		if err := b.Publish(context.Background(), &parley.BusMessage{RoomID: "A"}); err == nil {
 			t.Fatal("Publish after Close: nil error")
 		}

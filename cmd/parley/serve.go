@@ -209,13 +209,13 @@ func (m *Main) Close(ctx context.Context) error {
 		m.chatlog = nil
 	}
 	if m.bus != nil {
-		if err := m.bus.Close(); err != nil {
+		if err := m.bus.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close bus: %w", err))
 		}
 		m.bus = nil
 	}
 	if m.store != nil {
-		if err := m.store.Close(); err != nil {
+		if err := m.store.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
 		m.store = nil
@@ -231,7 +231,7 @@ func (m *Main) closeAfterFailedOpen() {
 			m.chatlog = nil
 		}
 		if m.store != nil {
-			m.store.Close()
+			m.store.Close(context.Background())
 			m.store = nil
 		}
 	}

@@ -205,7 +205,7 @@ func TestFindRoomCanceledOrClosed(t *testing.T) {
 	if _, err := s.FindRoom(ctx, "Room00000001"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("FindRoom with a canceled context: err=%v, want context.Canceled", err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.FindRoom(context.Background(), "Room00000001"); err == nil {

@@ -162,8 +162,9 @@ func isBusy(err error) bool {
 }
 
 // Close stops the background goroutines and closes the database. It is safe
-// to call more than once; calls after the first return nil.
-func (s *Store) Close() error {
+// to call more than once; calls after the first return nil. The store has
+// nothing in flight that outlives its callers, so ctx is not consulted.
+func (s *Store) Close(context.Context) error {
 	var err error
 	s.once.Do(func() {
 		close(s.done)

@@ -21,7 +21,7 @@ func MustOpen(tb testing.TB, path string) *sqlite.Store {
 		tb.Fatalf("Open: %v", err)
 	}
 	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
+		if err := s.Close(context.Background()); err != nil {
 			tb.Errorf("Close: %v", err)
 		}
 	})
@@ -66,7 +66,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err := s.UseToken(ctx, "token-1", exp); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -97,7 +97,7 @@ func TestMigrationsAppliedOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Close(); err != nil {
+		if err := s.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -148,7 +148,7 @@ func TestOpenConcurrently(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatalf("Open: %v", err)
 		}
-		t.Cleanup(func() { s.Close() })
+		t.Cleanup(func() { s.Close(context.Background()) })
 		ss = append(ss, s)
 	}
 	if err := ss[0].UseToken(ctx, "shared", time.Now().Add(time.Hour)); err != nil {
@@ -190,10 +190,10 @@ func TestClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
 	if err := s.UseToken(ctx, "t", time.Now().Add(time.Hour)); err == nil {

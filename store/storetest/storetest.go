@@ -5,7 +5,7 @@
 //		storetest.Run(t, func(t *testing.T) parley.Store {
 //			s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
 //			…
-//			t.Cleanup(func() { s.Close() })
+//			t.Cleanup(func() { s.Close(context.Background()) })
 //			return s
 //		})
 //	}
