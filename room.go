@@ -32,6 +32,12 @@ type Room struct {
 
 	CreateTime time.Time
 	UpdateTime time.Time
+
+	// Version is assigned by the store and grows with every change to the
+	// room, its tags or its logging configurations, so that of two copies
+	// of a room the newer is known without comparing clocks (UpdateTime
+	// comes from the node that made the change). It is not part of the API.
+	Version int64
 }
 
 // MessageReviewHandler reviews every message of a room before it is
