@@ -131,14 +131,15 @@ func LoadKeyFile(path string) ([]Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load key file: %w", err)
 	}
-	keys, err := parseKeyFile(b)
+	keys, err := ParseKeyFile(b)
 	if err != nil {
 		return nil, fmt.Errorf("load key file %s: %w", path, err)
 	}
 	return keys, nil
 }
 
-func parseKeyFile(b []byte) ([]Key, error) {
+// ParseKeyFile parses the contents of a credentials file (see LoadKeyFile).
+func ParseKeyFile(b []byte) ([]Key, error) {
 	var f keyFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

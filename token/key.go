@@ -1,7 +1,9 @@
 package token
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,9 +51,7 @@ func createKey(path string) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // after the link, this removes only the temporary name
-	key := make([]byte, KeySize)
-	rand.Read(key) // never fails; panics if the system source breaks
-	if err := writeSync(f, key); err != nil {
+	if err := writeSync(f, NewKey()); err != nil {
 		return fmt.Errorf("create token key: %w", err)
 	}
 	// Link fails when path exists, so a key another process created first
@@ -96,4 +96,20 @@ func syncDir(dir string) error {
 		return fmt.Errorf("create token key: sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// DeriveKey derives a key bound to purpose from the token key (HMAC-SHA256),
+// so that every node sharing the token key also shares the derived key
+// while neither reveals the other.
+func DeriveKey(key []byte, purpose string) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(purpose))
+	return mac.Sum(nil)
+}
+
+// NewKey returns KeySize random bytes.
+func NewKey() []byte {
+	key := make([]byte, KeySize)
+	rand.Read(key) // never fails; panics if the system source breaks
+	return key
 }

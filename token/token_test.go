@@ -286,3 +286,18 @@ func BenchmarkOpen(b *testing.B) {
 		})
 	}
 }
+
+func TestDeriveKey(t *testing.T) {
+	a, b := bytes.Repeat([]byte{1}, KeySize), bytes.Repeat([]byte{2}, KeySize)
+	if !bytes.Equal(DeriveKey(a, "x"), DeriveKey(a, "x")) {
+		t.Fatal("DeriveKey is not deterministic")
+	}
+	for _, other := range [][]byte{DeriveKey(a, "y"), DeriveKey(b, "x"), a} {
+		if bytes.Equal(DeriveKey(a, "x"), other) {
+			t.Fatalf("DeriveKey(a, x) = %x, equal to a key of another purpose or key", other)
+		}
+	}
+	if n := len(DeriveKey(a, "x")); n != 32 {
+		t.Fatalf("len=%d, want 32", n)
+	}
+}

@@ -21,6 +21,7 @@ type Config struct {
 	DataDir   string
 	Region    string
 	AccountID string
+	NodeName  string
 
 	// Authentication. AccessKeyID/SecretAccessKey come from the environment
 	// only (PARLEY_ACCESS_KEY_ID / PARLEY_SECRET_ACCESS_KEY), never flags.
@@ -72,9 +73,10 @@ func (c *Config) newFlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.DataDir, "data-dir", "./parley-data", "directory for the database, keys, chat-log spool and local chat logs")
 	fs.StringVar(&c.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
 	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit account id in ARNs")
+	fs.StringVar(&c.NodeName, "node-name", "", "this node's name in logs and metrics (default: the address listened on)")
 	fs.StringVar(&c.CredentialsFile, "credentials-file", "", `JSON file of API keys: {"keys":[{"accessKeyId":…,"secretAccessKey":…,"actions":["ivschat:*"]}]} (default: PARLEY_ACCESS_KEY_ID/PARLEY_SECRET_ACCESS_KEY, else <data-dir>/credentials.json, generated on first start)`)
 	fs.BoolVar(&c.InsecureDevAuth, "insecure-dev-auth", false, "accept any well-formed SigV4 signature from any key (local development only)")
-	fs.StringVar(&c.TokenKeyFile, "token-key-file", "", "32-byte key that seals chat tokens; share it between nodes (default <data-dir>/token.key, generated on first start)")
+	fs.StringVar(&c.TokenKeyFile, "token-key-file", "", "32-byte key that seals chat tokens (default: kept in the database with --database-url, else <data-dir>/token.key; generated on first start)")
 	fs.BoolVar(&c.APIRateLimits, "api-rate-limits", true, "enforce the IVS Chat API request rates (ThrottlingException)")
 	fs.Var(&c.APIRates, "api-rates", "per-operation API rates overriding the AWS defaults, e.g. CreateChatToken=500,SendEvent=200")
 	fs.IntVar(&c.MaxRooms, "max-rooms", 50000, "rooms per account (ServiceQuotaExceededException); -1 for no limit")
@@ -144,9 +146,6 @@ func (c *Config) validate() error {
 	if c.MaxRoomRate < 1 {
 		return fmt.Errorf("--max-room-rate must be at least 1")
 	}
-	if c.TokenKeyFile == "" {
-		c.TokenKeyFile = filepath.Join(c.DataDir, "token.key")
-	}
 	return nil
 }
 
@@ -191,4 +190,12 @@ func (c *Config) rateLimits() map[string]int {
 // envName returns the environment twin of a flag: data-dir → PARLEY_DATA_DIR.
 func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// tokenKeyPath is --token-key-file, else token.key in the data dir.
+func (c *Config) tokenKeyPath() string {
+	if c.TokenKeyFile != "" {
+		return c.TokenKeyFile
+	}
+	return filepath.Join(c.DataDir, "token.key")
 }

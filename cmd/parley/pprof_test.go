@@ -38,5 +38,7 @@ func TestPprofListen(t *testing.T) {
 		busy.Close(context.Background())
 		t.Fatalf("Open with a busy --pprof-listen: %v, want a pprof listen error", err)
 	}
-	busy.closeAfterFailedOpen()
+	if busy.store != nil || busy.bus != nil || busy.chatlog != nil || busy.listener != nil {
+		t.Fatal("a failed Open left components open")
+	}
 }

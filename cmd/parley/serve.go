@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -20,13 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/bus/inmem"
 	"github.com/parleychat/parley/chatlog"
 	"github.com/parleychat/parley/controlplane"
 	"github.com/parleychat/parley/messaging"
 	"github.com/parleychat/parley/ratelimit"
+	"github.com/parleychat/parley/review"
 	"github.com/parleychat/parley/sigv4"
-	"github.com/parleychat/parley/store/sqlite"
 	"github.com/parleychat/parley/token"
 )
 
@@ -37,12 +33,15 @@ type Main struct {
 	Stdout io.Writer
 
 	// Set by Open.
-	Addr   string // the address actually listened on
-	Logger *slog.Logger
+	Addr     string // the address actually listened on
+	NodeName string // --node-name, else Addr
+	Logger   *slog.Logger
 
 	registry  *prometheus.Registry
-	store     *sqlite.Store
-	bus       *inmem.Bus
+	metrics   prometheus.Registerer // registry, with the node label
+	listener  net.Listener
+	store     parley.Store
+	bus       parley.Bus
 	chatlog   *chatlog.Logger
 	messaging *messaging.Server
 	server    *http.Server
@@ -55,7 +54,6 @@ type Main struct {
 func NewMain() *Main {
 	m := &Main{Stdout: io.Discard}
 	m.Config.newFlagSet("defaults")
-	m.Config.TokenKeyFile = ""
 	return m
 }
 
@@ -63,7 +61,6 @@ func NewMain() *Main {
 // shuts down gracefully within Config.ShutdownTimeout.
 func (m *Main) Run(ctx context.Context) error {
 	if err := m.Open(ctx); err != nil {
-		m.closeAfterFailedOpen()
 		return err
 	}
 	var serveErr error
@@ -77,37 +74,30 @@ func (m *Main) Run(ctx context.Context) error {
 	return errors.Join(serveErr, m.Close(cctx))
 }
 
-// Open builds every component in dependency order and starts listening.
+// Open builds every component in dependency order and starts serving. When
+// it fails, what it built is closed again.
 func (m *Main) Open(ctx context.Context) error {
-	c := &m.Config
-	if c.TokenKeyFile == "" {
-		c.TokenKeyFile = filepath.Join(c.DataDir, "token.key")
+	if err := m.open(ctx); err != nil {
+		m.closeComponents(context.Background())
+		return err
 	}
-	m.Logger = newLogger(m.Stdout, c.LogLevel, c.LogFormat)
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
-	}
-	m.registry = prometheus.NewRegistry()
-	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return nil
+}
 
-	keys, keysFrom, err := loadKeys(c)
+func (m *Main) open(ctx context.Context) error {
+	if err := m.openBase(); err != nil {
+		return err
+	}
+	if err := m.openStore(ctx); err != nil {
+		return err
+	}
+	sec, err := m.loadSecrets(ctx)
 	if err != nil {
 		return err
 	}
-	tokenKey, err := token.LoadOrCreateKey(c.TokenKeyFile)
-	if err != nil {
-		return fmt.Errorf("token key: %w", err)
+	if err := m.openBus(ctx); err != nil {
+		return err
 	}
-	sealer, err := token.NewSealer(tokenKey)
-	if err != nil {
-		return fmt.Errorf("token key: %w", err)
-	}
-	if m.store, err = sqlite.Open(ctx, filepath.Join(c.DataDir, "parley.db")); err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	m.bus = inmem.New()
-	var limiter parley.Limiter = ratelimit.NewLocal()
-
 	if m.chatlog, err = m.openChatLog(ctx); err != nil {
 		return err
 	}
@@ -115,8 +105,48 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sealer, err := token.NewSealer(sec.tokenKey)
+	if err != nil {
+		return fmt.Errorf("token key: %w", err)
+	}
+	cp := m.newControlPlane(sec, sealer)
+	m.messaging = m.newMessaging(sealer, reviewer)
+	if err := m.startPprof(); err != nil {
+		return err
+	}
+	m.serve(cp)
+	m.printBanner(sec.keysFrom)
+	return nil
+}
 
-	ring := sigv4.NewKeyRing(keys...)
+// openBase makes the logger, the data dir, the metrics registry and the
+// listener, whose address names the node unless --node-name does.
+func (m *Main) openBase() error {
+	c := &m.Config
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.listener, m.Addr = ln, ln.Addr().String()
+	m.NodeName = c.NodeName
+	if m.NodeName == "" {
+		m.NodeName = m.Addr
+	}
+	m.Logger = newLogger(m.Stdout, c.LogLevel, c.LogFormat).With("node", m.NodeName)
+	m.registry = prometheus.NewRegistry()
+	m.metrics = prometheus.WrapRegistererWith(prometheus.Labels{"node": m.NodeName}, m.registry)
+	m.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return nil
+}
+
+// newControlPlane builds the control-plane handler. Its API limiter is its
+// own, apart from the room limiter of messaging.
+func (m *Main) newControlPlane(sec *secrets, sealer *token.Sealer) *controlplane.Server {
+	c := &m.Config
+	ring := sigv4.NewKeyRing(sec.keys...)
 	cp := &controlplane.Server{
 		Store:         m.store,
 		Bus:           m.bus,
@@ -128,23 +158,29 @@ func (m *Main) Open(ctx context.Context) error {
 		Region:        c.Region,
 		AccountID:     c.AccountID,
 		MaxRoomRate:   c.MaxRoomRate,
-		PaginationKey: derivedKey(tokenKey, "parley pagination tokens"),
+		PaginationKey: token.DeriveKey(sec.tokenKey, "parley pagination tokens"),
 		Quotas:        controlplane.Quotas{MaxRooms: c.MaxRooms, MaxLoggingConfigurations: c.MaxLoggingConfigurations},
 		Logger:        m.Logger,
-		Registerer:    m.registry,
+		Registerer:    m.metrics,
 	}
 	if c.InsecureDevAuth {
 		cp.Authz = nil
 	}
 	if c.APIRateLimits {
-		cp.Limiter = limiter
+		cp.Limiter = m.newLimiter()
 		cp.RateLimits = c.rateLimits()
 	}
-	m.messaging = &messaging.Server{
+	return cp
+}
+
+// newMessaging builds the WebSocket side, with a room limiter of its own.
+func (m *Main) newMessaging(sealer *token.Sealer, reviewer *review.Invoker) *messaging.Server {
+	c := &m.Config
+	return &messaging.Server{
 		Store:          m.store,
 		Bus:            m.bus,
 		Tokens:         sealer,
-		Limiter:        limiter,
+		Limiter:        m.newLimiter(),
 		ConnectionRate: c.ConnectionRate,
 		MaxRoomRate:    c.MaxRoomRate,
 		Reviewer:       reviewer,
@@ -154,18 +190,17 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxFrameSize:   c.MaxFrameSize,
 		PingInterval:   c.PingInterval,
 		Logger:         m.Logger,
-		Registerer:     m.registry,
+		Registerer:     m.metrics,
 	}
+}
 
-	if err := m.startPprof(); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		m.stopPprof()
-		return fmt.Errorf("listen: %w", err)
-	}
-	m.Addr = ln.Addr().String()
+// newLimiter returns a rate limiter for one purpose.
+func (m *Main) newLimiter() parley.Limiter {
+	return ratelimit.NewLocal()
+}
+
+// serve starts the HTTP server on the listener and turns readiness on.
+func (m *Main) serve(cp http.Handler) {
 	m.server = &http.Server{
 		Handler:           m.router(cp),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -173,6 +208,8 @@ func (m *Main) Open(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.served = make(chan error, 1)
+	ln := m.listener
+	m.listener = nil // the server owns it now
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.served <- fmt.Errorf("serve: %w", err)
@@ -180,8 +217,6 @@ func (m *Main) Open(ctx context.Context) error {
 		close(m.served)
 	}()
 	m.ready.Store(true)
-	m.printBanner(keysFrom)
-	return nil
 }
 
 // Close shuts down in reverse order: stop accepting, drain WebSocket
@@ -200,8 +235,20 @@ func (m *Main) Close(ctx context.Context) error {
 		if err := <-shutdownDone; err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
+		m.server = nil
 	}
-	m.closeAfterFailedOpen()
+	return errors.Join(append(errs, m.closeComponents(ctx))...)
+}
+
+// closeComponents closes what Open built below the HTTP server, in reverse
+// order: the listener (when serving never started), the chat log (flushing
+// it), the bus, the store. Each is closed once.
+func (m *Main) closeComponents(ctx context.Context) error {
+	var errs []error
+	if m.listener != nil {
+		m.listener.Close()
+		m.listener = nil
+	}
 	if m.chatlog != nil {
 		if err := m.chatlog.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("flush chat logs: %w", err))
@@ -223,20 +270,6 @@ func (m *Main) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// closeAfterFailedOpen releases what Open built before it failed.
-func (m *Main) closeAfterFailedOpen() {
-	if m.server == nil {
-		if m.chatlog != nil {
-			m.chatlog.Close(context.Background())
-			m.chatlog = nil
-		}
-		if m.store != nil {
-			m.store.Close(context.Background())
-			m.store = nil
-		}
-	}
-}
-
 func (m *Main) printBanner(keysFrom string) {
 	c := &m.Config
 	host := m.Addr
@@ -253,14 +286,6 @@ func (m *Main) printBanner(keysFrom string) {
 		fmt.Fprintln(m.Stdout, strings.Repeat("!", 72))
 		m.Logger.Warn("insecure dev auth is on: any well-formed signature is accepted")
 	}
-}
-
-// derivedKey derives a purpose-bound key from the shared token key, so that
-// every node sharing the token key also shares it.
-func derivedKey(key []byte, purpose string) []byte {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(purpose))
-	return mac.Sum(nil)
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
