@@ -63,6 +63,20 @@ func NewLocal() *Local {
 // Allow reports whether one more event under key fits limit events per
 // second, and counts it when it does. A limit <= 0 means no limit.
 func (l *Local) Allow(key string, limit int) bool {
+	return l.take(key, limit, false)
+}
+
+// Charge counts an event under key that was allowed elsewhere (another
+// node's share of a cluster-wide limit), whether or not it fits: it uses up
+// what Allow would have allowed. The debt is capped at one more full
+// bucket, so a peer that overspends cannot block key for longer than a
+// second beyond its refill.
+func (l *Local) Charge(key string, limit int) {
+	l.take(key, limit, true)
+}
+
+// take counts one event under key if it fits, or always when force is set.
+func (l *Local) take(key string, limit int, force bool) bool {
 	if limit <= 0 {
 		return true
 	}
@@ -82,7 +96,10 @@ func (l *Local) Allow(key string, limit int) bool {
 	}
 	next := full + interval
 	if next-now > burst {
-		return false
+		if !force {
+			return false
+		}
+		next = min(next, now+2*burst)
 	}
 	s.full[key] = next
 	return true

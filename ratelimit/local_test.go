@@ -211,3 +211,35 @@ func BenchmarkAllow(b *testing.B) {
 		})
 	}
 }
+
+func TestLocal_Charge(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := NewLocal()
+	l.Now = func() time.Time { return now }
+	t.Run("UsesUpAllowance", func(t *testing.T) {
+		for range 6 {
+			l.Charge("room:a", 10)
+		}
+		allowed := 0
+		for range 10 {
+			if l.Allow("room:a", 10) {
+				allowed++
+			}
+		}
+		if allowed != 4 {
+			t.Fatalf("allowed=%d after 6 charged events at 10/s, want 4", allowed)
+		}
+	})
+	t.Run("DebtCapped", func(t *testing.T) {
+		for range 1000 {
+			l.Charge("room:b", 10)
+		}
+		if l.Allow("room:b", 10) {
+			t.Fatal("allowed right after 1000 charged events")
+		}
+		now = now.Add(2*time.Second + time.Millisecond)
+		if !l.Allow("room:b", 10) {
+			t.Fatal("still refused 2 s after the charges: the debt is not capped")
+		}
+	})
+}
