@@ -14,6 +14,7 @@ build:
 	$(GO) build -o bin/parley ./cmd/parley
 
 test-go:
+	@./scripts/check-services.sh
 	$(GO) test -count=1 ./...
 
 vet:

@@ -56,11 +56,16 @@ type Cluster struct {
 	// URL is the balancer's address, http://127.0.0.1:port: control plane
 	// and messaging go through it.
 	URL string
-	// DatabaseURL is the cluster's schema.
+	// DatabaseURL is the cluster's schema, reached directly.
 	DatabaseURL string
-	Nodes       []*Node
-	NATS        *NATS
-	Nginx       *Nginx
+	// Database stands between the nodes and PostgreSQL: Cut takes the
+	// database away from every node.
+	Database *Proxy
+	Nodes    []*Node
+	NATS     *NATS
+	Nginx    *Nginx
+
+	nodeDatabaseURL string // through the proxy
 
 	opts    Options
 	dir     string
@@ -91,6 +96,9 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		}
 	}()
 	if c.DatabaseURL, c.dropSQL, err = newSchema(ctx, o.DatabaseURL); err != nil {
+		return c, err
+	}
+	if c.Database, c.nodeDatabaseURL, err = proxyDatabase(c.DatabaseURL); err != nil {
 		return c, err
 	}
 	if c.NATS, err = StartNATS(filepath.Join(c.dir, "nats")); err != nil {
@@ -125,6 +133,9 @@ func (c *Cluster) Close() error {
 	}
 	if c.NATS != nil {
 		c.NATS.Stop()
+	}
+	if c.Database != nil {
+		c.Database.Close()
 	}
 	if c.dropSQL != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -170,7 +181,7 @@ func (n *Node) Start(ctx context.Context) error {
 		"--log-level", "warn"}, c.opts.Args...)
 	cmd := exec.Command(c.opts.Bin, args...)
 	cmd.Env = append(os.Environ(),
-		"PARLEY_DATABASE_URL="+c.DatabaseURL,
+		"PARLEY_DATABASE_URL="+c.nodeDatabaseURL,
 		"PARLEY_NATS_URL="+c.NATS.URL,
 		"PARLEY_ACCESS_KEY_ID="+AccessKeyID,
 		"PARLEY_SECRET_ACCESS_KEY="+SecretAccessKey,

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"os"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -41,4 +43,42 @@ func newSchema(ctx context.Context, base string) (string, func(context.Context) 
 		return err
 	}
 	return u.String(), drop, nil
+}
+
+// proxyDatabase starts a proxy to the server of dbURL and returns the URL
+// that goes through it.
+func proxyDatabase(dbURL string) (*Proxy, string, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return nil, "", err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += ":5432"
+	}
+	p, err := StartProxy(host)
+	if err != nil {
+		return nil, "", err
+	}
+	u.Host = p.Addr
+	return p, u.String(), nil
+}
+
+// DefaultDatabaseURL is the PostgreSQL server the tests use unless
+// PARLEY_TEST_DATABASE_URL names another.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// Available says why a cluster cannot be started here (no nginx, no
+// PostgreSQL answering at dbURL), or nil when it can.
+func Available(ctx context.Context, dbURL string) error {
+	if _, err := os.Stat(NginxBin); err != nil {
+		return fmt.Errorf("no nginx at %s (apt-get install nginx)", NginxBin)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("no PostgreSQL answers at %s: %w", dbURL, err)
+	}
+	return conn.Close(ctx)
 }
