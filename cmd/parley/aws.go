@@ -25,14 +25,14 @@ func (m *Main) openChatLog(ctx context.Context) (*chatlog.Logger, error) {
 	cfg := chatlog.Config{
 		Store:          m.store,
 		SpoolDir:       filepath.Join(c.DataDir, "chatlog-spool"),
-		MaxSpoolBytes:  c.SpoolMaxBytes,
-		FlushInterval:  c.ChatLogFlushInterval,
-		ObjectInterval: c.ChatLogObjectInterval,
+		MaxSpoolBytes:  c.ChatLog.SpoolMaxBytes,
+		FlushInterval:  c.ChatLog.FlushInterval,
+		ObjectInterval: c.ChatLog.ObjectInterval,
 		LocalDir:       filepath.Join(c.DataDir, "chatlogs"),
 		Logger:         m.Logger,
 		Registerer:     m.registry,
 	}
-	s3, cw, fh := c.endpointOr(c.S3Endpoint), c.endpointOr(c.CloudWatchLogsEndpoint), c.endpointOr(c.FirehoseEndpoint)
+	s3, cw, fh := c.endpointOr(c.ChatLog.S3Endpoint), c.endpointOr(c.ChatLog.CloudWatchLogsEndpoint), c.endpointOr(c.ChatLog.FirehoseEndpoint)
 	if s3 != "" || cw != "" || fh != "" {
 		d, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{
 			Region:                 c.Region,
@@ -57,7 +57,7 @@ func (m *Main) openChatLog(ctx context.Context) (*chatlog.Logger, error) {
 // API, http(s) URLs by POST.
 func (m *Main) newReviewer(ctx context.Context) (*review.Invoker, error) {
 	c := &m.Config
-	lc, err := review.NewLambdaClient(ctx, c.endpointOr(c.LambdaEndpoint), c.Region)
+	lc, err := review.NewLambdaClient(ctx, c.endpointOr(c.Review.LambdaEndpoint), c.Region)
 	if err != nil {
 		return nil, fmt.Errorf("lambda client: %w", err)
 	}

@@ -44,9 +44,9 @@ func fakeDestinations(t *testing.T) (*chatlogtest.S3, *chatlogtest.AWS) {
 // endpoints points the server's chat logging at the fakes.
 func endpoints(s3 *chatlogtest.S3, fake *chatlogtest.AWS) func(*Config) {
 	return func(c *Config) {
-		c.S3Endpoint, c.CloudWatchLogsEndpoint, c.FirehoseEndpoint = s3.URL, fake.URL, fake.URL
-		c.ChatLogFlushInterval = 50 * time.Millisecond
-		c.APIRateLimits = false
+		c.ChatLog.S3Endpoint, c.ChatLog.CloudWatchLogsEndpoint, c.ChatLog.FirehoseEndpoint = s3.URL, fake.URL, fake.URL
+		c.ChatLog.FlushInterval = 50 * time.Millisecond
+		c.Limits.APIRateLimits = false
 	}
 }
 
@@ -247,7 +247,7 @@ func TestChatLog_AWSDestinations(t *testing.T) {
 func TestChatLog_S3ObjectInterval(t *testing.T) {
 	setAWSEnv(t)
 	s3, fake := fakeDestinations(t)
-	m := MustOpenMain(t, t.TempDir(), endpoints(s3, fake), func(c *Config) { c.ChatLogObjectInterval = 100 * time.Millisecond })
+	m := MustOpenMain(t, t.TempDir(), endpoints(s3, fake), func(c *Config) { c.ChatLog.ObjectInterval = 100 * time.Millisecond })
 	client := newClient(m.Addr, testAKID, testSecret)
 	arn, id := loggedRoom(t, client)
 	frames := chatTraffic(t, m.Addr, client, arn, "interval")
@@ -262,7 +262,7 @@ func TestChatLog_S3ObjectInterval(t *testing.T) {
 // files under <data-dir>/chatlogs in each destination's layout.
 func TestChatLog_LocalDestinations(t *testing.T) {
 	dir := t.TempDir()
-	m := MustOpenMain(t, dir, noAPIRateLimits, func(c *Config) { c.ChatLogFlushInterval = 50 * time.Millisecond })
+	m := MustOpenMain(t, dir, noAPIRateLimits, func(c *Config) { c.ChatLog.FlushInterval = 50 * time.Millisecond })
 	client := newClient(m.Addr, testAKID, testSecret)
 	arn, id := loggedRoom(t, client)
 	frames := chatTraffic(t, m.Addr, client, arn, "local")

@@ -23,44 +23,72 @@ type Config struct {
 	AccountID string
 	NodeName  string
 
-	// Authentication. AccessKeyID/SecretAccessKey come from the environment
-	// only (PARLEY_ACCESS_KEY_ID / PARLEY_SECRET_ACCESS_KEY), never flags.
+	Auth      AuthConfig
+	Limits    LimitsConfig
+	Messaging MessagingConfig
+	Review    ReviewConfig
+	ChatLog   ChatLogConfig
+	Cluster   ClusterConfig
+
+	// AWSEndpoint is one endpoint for Lambda, S3, CloudWatch Logs and
+	// Firehose, under the specific ones.
+	AWSEndpoint string
+
+	ShutdownTimeout time.Duration
+	LogLevel        string
+	LogFormat       string
+	PprofListen     string
+}
+
+// AuthConfig is how API requests and chat tokens are authenticated.
+// AccessKeyID and SecretAccessKey come from the environment only
+// (PARLEY_ACCESS_KEY_ID / PARLEY_SECRET_ACCESS_KEY), never flags.
+type AuthConfig struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	CredentialsFile string
 	InsecureDevAuth bool
-	TokenKeyFile    string
+	TokenKeyFile    string // empty: in the shared store, else the data dir
+}
 
-	// Quotas and rate limits.
+// LimitsConfig is quotas and rate limits.
+type LimitsConfig struct {
 	APIRateLimits            bool
 	APIRates                 rateFlag
 	MaxRooms                 int
 	MaxLoggingConfigurations int
 	ConnectionRate           int
 	MaxRoomRate              int
+}
 
-	// Messaging.
+// MessagingConfig is the WebSocket side's settings.
+type MessagingConfig struct {
 	QueueSize    int
 	MaxFrameSize int
 	PingInterval time.Duration
+}
 
-	// Review handlers.
-	ReviewTimeout  time.Duration
+// ReviewConfig is how message review handlers are invoked.
+type ReviewConfig struct {
+	Timeout        time.Duration
 	LambdaEndpoint string
+}
 
-	// Chat logging.
-	AWSEndpoint            string
+// ChatLogConfig is where chat logs go and how they are batched.
+type ChatLogConfig struct {
 	S3Endpoint             string
 	CloudWatchLogsEndpoint string
 	FirehoseEndpoint       string
 	SpoolMaxBytes          int64
-	ChatLogFlushInterval   time.Duration
-	ChatLogObjectInterval  time.Duration
+	FlushInterval          time.Duration
+	ObjectInterval         time.Duration
+}
 
-	ShutdownTimeout time.Duration
-	LogLevel        string
-	LogFormat       string
-	PprofListen     string
+// ClusterConfig selects the shared store and bus of a cluster. Empty means
+// the embedded single-node default.
+type ClusterConfig struct {
+	DatabaseURL string
+	NATSURL     string
 }
 
 // envPrefix is the prefix of every environment twin.
@@ -74,27 +102,29 @@ func (c *Config) newFlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
 	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit account id in ARNs")
 	fs.StringVar(&c.NodeName, "node-name", "", "this node's name in logs and metrics (default: the address listened on)")
-	fs.StringVar(&c.CredentialsFile, "credentials-file", "", `JSON file of API keys: {"keys":[{"accessKeyId":…,"secretAccessKey":…,"actions":["ivschat:*"]}]} (default: PARLEY_ACCESS_KEY_ID/PARLEY_SECRET_ACCESS_KEY, else <data-dir>/credentials.json, generated on first start)`)
-	fs.BoolVar(&c.InsecureDevAuth, "insecure-dev-auth", false, "accept any well-formed SigV4 signature from any key (local development only)")
-	fs.StringVar(&c.TokenKeyFile, "token-key-file", "", "32-byte key that seals chat tokens (default: kept in the database with --database-url, else <data-dir>/token.key; generated on first start)")
-	fs.BoolVar(&c.APIRateLimits, "api-rate-limits", true, "enforce the IVS Chat API request rates (ThrottlingException)")
-	fs.Var(&c.APIRates, "api-rates", "per-operation API rates overriding the AWS defaults, e.g. CreateChatToken=500,SendEvent=200")
-	fs.IntVar(&c.MaxRooms, "max-rooms", 50000, "rooms per account (ServiceQuotaExceededException); -1 for no limit")
-	fs.IntVar(&c.MaxLoggingConfigurations, "max-logging-configurations", 10, "logging configurations per account; -1 for no limit")
-	fs.IntVar(&c.ConnectionRate, "connection-rate", 10, "messaging requests per second per connection; -1 for no limit")
-	fs.IntVar(&c.MaxRoomRate, "max-room-rate", 100, "highest maximumMessageRatePerSecond a room may have; above 100, rooms at 100 get this rate")
-	fs.IntVar(&c.QueueSize, "queue-size", 256, "frames buffered per connection before it is closed as a slow consumer")
-	fs.IntVar(&c.MaxFrameSize, "max-frame-size", 0, "largest client frame in bytes (0: the messaging default)")
-	fs.DurationVar(&c.PingInterval, "ping-interval", 30*time.Second, "WebSocket ping interval; a peer silent for two intervals is dropped")
-	fs.DurationVar(&c.ReviewTimeout, "review-timeout", 200*time.Millisecond, "deadline of a message review handler")
-	fs.StringVar(&c.LambdaEndpoint, "lambda-endpoint", "", "endpoint of the Lambda Invoke API for review handlers (default: AWS, or --aws-endpoint)")
+	fs.StringVar(&c.Cluster.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…) of the store that the nodes of a cluster share; empty = SQLite in the data dir")
+	fs.StringVar(&c.Cluster.NATSURL, "nats-url", "", "NATS URL (nats://…) of the bus that the nodes of a cluster share; empty = in-process")
+	fs.StringVar(&c.Auth.CredentialsFile, "credentials-file", "", `JSON file of API keys: {"keys":[{"accessKeyId":…,"secretAccessKey":…,"actions":["ivschat:*"]}]} (default: PARLEY_ACCESS_KEY_ID/PARLEY_SECRET_ACCESS_KEY, else <data-dir>/credentials.json, generated on first start)`)
+	fs.BoolVar(&c.Auth.InsecureDevAuth, "insecure-dev-auth", false, "accept any well-formed SigV4 signature from any key (local development only)")
+	fs.StringVar(&c.Auth.TokenKeyFile, "token-key-file", "", "32-byte key that seals chat tokens (default: kept in the database with --database-url, else <data-dir>/token.key; generated on first start)")
+	fs.BoolVar(&c.Limits.APIRateLimits, "api-rate-limits", true, "enforce the IVS Chat API request rates (ThrottlingException)")
+	fs.Var(&c.Limits.APIRates, "api-rates", "per-operation API rates overriding the AWS defaults, e.g. CreateChatToken=500,SendEvent=200")
+	fs.IntVar(&c.Limits.MaxRooms, "max-rooms", 50000, "rooms per account (ServiceQuotaExceededException); -1 for no limit")
+	fs.IntVar(&c.Limits.MaxLoggingConfigurations, "max-logging-configurations", 10, "logging configurations per account; -1 for no limit")
+	fs.IntVar(&c.Limits.ConnectionRate, "connection-rate", 10, "messaging requests per second per connection; -1 for no limit")
+	fs.IntVar(&c.Limits.MaxRoomRate, "max-room-rate", 100, "highest maximumMessageRatePerSecond a room may have; above 100, rooms at 100 get this rate")
+	fs.IntVar(&c.Messaging.QueueSize, "queue-size", 256, "frames buffered per connection before it is closed as a slow consumer")
+	fs.IntVar(&c.Messaging.MaxFrameSize, "max-frame-size", 0, "largest client frame in bytes (0: the messaging default)")
+	fs.DurationVar(&c.Messaging.PingInterval, "ping-interval", 30*time.Second, "WebSocket ping interval; a peer silent for two intervals is dropped")
+	fs.DurationVar(&c.Review.Timeout, "review-timeout", 200*time.Millisecond, "deadline of a message review handler")
+	fs.StringVar(&c.Review.LambdaEndpoint, "lambda-endpoint", "", "endpoint of the Lambda Invoke API for review handlers (default: AWS, or --aws-endpoint)")
 	fs.StringVar(&c.AWSEndpoint, "aws-endpoint", "", "one endpoint for Lambda, S3, CloudWatch Logs and Firehose (e.g. LocalStack)")
-	fs.StringVar(&c.S3Endpoint, "s3-endpoint", "", "S3 endpoint for chat logs (e.g. MinIO)")
-	fs.StringVar(&c.CloudWatchLogsEndpoint, "cloudwatch-logs-endpoint", "", "CloudWatch Logs endpoint for chat logs")
-	fs.StringVar(&c.FirehoseEndpoint, "firehose-endpoint", "", "Firehose endpoint for chat logs")
-	fs.Int64Var(&c.SpoolMaxBytes, "spool-max-bytes", 1<<30, "size bound of the chat-log spool")
-	fs.DurationVar(&c.ChatLogFlushInterval, "chatlog-flush-interval", time.Second, "how often spooled chat-log records are sent to CloudWatch Logs and Firehose")
-	fs.DurationVar(&c.ChatLogObjectInterval, "chatlog-object-interval", time.Minute, "how often an S3 chat-log object is written per room")
+	fs.StringVar(&c.ChatLog.S3Endpoint, "s3-endpoint", "", "S3 endpoint for chat logs (e.g. MinIO)")
+	fs.StringVar(&c.ChatLog.CloudWatchLogsEndpoint, "cloudwatch-logs-endpoint", "", "CloudWatch Logs endpoint for chat logs")
+	fs.StringVar(&c.ChatLog.FirehoseEndpoint, "firehose-endpoint", "", "Firehose endpoint for chat logs")
+	fs.Int64Var(&c.ChatLog.SpoolMaxBytes, "spool-max-bytes", 1<<30, "size bound of the chat-log spool")
+	fs.DurationVar(&c.ChatLog.FlushInterval, "chatlog-flush-interval", time.Second, "how often spooled chat-log records are sent to CloudWatch Logs and Firehose")
+	fs.DurationVar(&c.ChatLog.ObjectInterval, "chatlog-object-interval", time.Minute, "how often an S3 chat-log object is written per room")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
@@ -128,13 +158,13 @@ func (c *Config) parse(name string, args []string, getenv func(string) string) e
 	if err != nil {
 		return err
 	}
-	c.AccessKeyID = getenv(envPrefix + "ACCESS_KEY_ID")
-	c.SecretAccessKey = getenv(envPrefix + "SECRET_ACCESS_KEY")
+	c.Auth.AccessKeyID = getenv(envPrefix + "ACCESS_KEY_ID")
+	c.Auth.SecretAccessKey = getenv(envPrefix + "SECRET_ACCESS_KEY")
 	return c.validate()
 }
 
 func (c *Config) validate() error {
-	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+	if (c.Auth.AccessKeyID == "") != (c.Auth.SecretAccessKey == "") {
 		return fmt.Errorf("set both PARLEY_ACCESS_KEY_ID and PARLEY_SECRET_ACCESS_KEY, or neither")
 	}
 	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
@@ -143,7 +173,7 @@ func (c *Config) validate() error {
 	if c.Region == "" || strings.Trim(c.Region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
 		return fmt.Errorf("--region must match [a-z0-9-]+, got %q", c.Region)
 	}
-	if c.MaxRoomRate < 1 {
+	if c.Limits.MaxRoomRate < 1 {
 		return fmt.Errorf("--max-room-rate must be at least 1")
 	}
 	return nil
@@ -181,7 +211,7 @@ func (f *rateFlag) Set(v string) error {
 // rateLimits returns the AWS defaults with the configured overrides.
 func (c *Config) rateLimits() map[string]int {
 	limits := controlplane.DefaultRateLimits()
-	for op, n := range c.APIRates {
+	for op, n := range c.Limits.APIRates {
 		limits[op] = n
 	}
 	return limits
@@ -194,8 +224,8 @@ func envName(flagName string) string {
 
 // tokenKeyPath is --token-key-file, else token.key in the data dir.
 func (c *Config) tokenKeyPath() string {
-	if c.TokenKeyFile != "" {
-		return c.TokenKeyFile
+	if c.Auth.TokenKeyFile != "" {
+		return c.Auth.TokenKeyFile
 	}
 	return filepath.Join(c.DataDir, "token.key")
 }

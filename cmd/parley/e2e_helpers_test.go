@@ -33,7 +33,7 @@ func setAWSEnv(t *testing.T) {
 }
 
 // noAPIRateLimits lets a test create rooms and configurations quickly.
-func noAPIRateLimits(c *Config) { c.APIRateLimits = false }
+func noAPIRateLimits(c *Config) { c.Limits.APIRateLimits = false }
 
 // wsFrame is a frame a client received, raw and decoded.
 type wsFrame struct {

@@ -43,7 +43,7 @@ func (m *Main) loadSecrets(ctx context.Context) (*secrets, error) {
 	}
 	sec := &secrets{keys: keys, keysFrom: from}
 	switch shared := m.sharedSecrets(); {
-	case c.TokenKeyFile == "" && shared != nil:
+	case c.Auth.TokenKeyFile == "" && shared != nil:
 		sec.tokenKey, err = shared.LoadOrCreateSecret(ctx, secretTokenKey, func() ([]byte, error) { return token.NewKey(), nil })
 		if err == nil && len(sec.tokenKey) != token.KeySize {
 			err = fmt.Errorf("the stored key holds %d bytes, want %d", len(sec.tokenKey), token.KeySize)
@@ -62,14 +62,14 @@ func (m *Main) loadSecrets(ctx context.Context) (*secrets, error) {
 // else in <data-dir>/credentials.json. It returns where they came from, for
 // the start-up banner.
 func loadKeys(ctx context.Context, c *Config, shared parley.SecretStore) ([]sigv4.Key, string, error) {
-	if c.AccessKeyID != "" {
-		return []sigv4.Key{{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}},
+	if c.Auth.AccessKeyID != "" {
+		return []sigv4.Key{{AccessKeyID: c.Auth.AccessKeyID, SecretAccessKey: c.Auth.SecretAccessKey}},
 			"PARLEY_ACCESS_KEY_ID / PARLEY_SECRET_ACCESS_KEY (all actions)", nil
 	}
-	if c.CredentialsFile == "" && shared != nil {
+	if c.Auth.CredentialsFile == "" && shared != nil {
 		return loadSharedKeys(ctx, shared)
 	}
-	path := c.CredentialsFile
+	path := c.Auth.CredentialsFile
 	if path == "" {
 		path = filepath.Join(c.DataDir, credentialsFileName)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {

@@ -34,7 +34,7 @@ func MustOpenMain(tb testing.TB, dataDir string, opts ...func(*Config)) *Main {
 	m := NewMain()
 	m.Config.Listen = "127.0.0.1:0"
 	m.Config.DataDir = dataDir
-	m.Config.AccessKeyID, m.Config.SecretAccessKey = testAKID, testSecret
+	m.Config.Auth.AccessKeyID, m.Config.Auth.SecretAccessKey = testAKID, testSecret
 	m.Config.LogLevel = "error"
 	for _, o := range opts {
 		o(&m.Config)
@@ -146,8 +146,8 @@ func TestConfig_EnvironmentTwins(t *testing.T) {
 	if err := c.parse("test", []string{"--region", "us-west-2"}, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.MaxRoomRate != 500 || c.APIRateLimits ||
-		c.ChatLogObjectInterval != 90*time.Second {
+	if c.Listen != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.Limits.MaxRoomRate != 500 || c.Limits.APIRateLimits ||
+		c.ChatLog.ObjectInterval != 90*time.Second {
 		t.Fatalf("environment not applied: %+v", c)
 	}
 	if c.Region != "us-west-2" {

@@ -33,7 +33,7 @@ func TestPprofListen(t *testing.T) {
 	}
 	busy := NewMain()
 	busy.Config.Listen, busy.Config.DataDir, busy.Config.PprofListen = "127.0.0.1:0", t.TempDir(), addr
-	busy.Config.AccessKeyID, busy.Config.SecretAccessKey = testAKID, testSecret
+	busy.Config.Auth.AccessKeyID, busy.Config.Auth.SecretAccessKey = testAKID, testSecret
 	if err := busy.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "pprof") {
 		busy.Close(context.Background())
 		t.Fatalf("Open with a busy --pprof-listen: %v, want a pprof listen error", err)

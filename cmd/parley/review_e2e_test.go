@@ -45,7 +45,7 @@ var reviewCases = []reviewCase{
 func TestReview_EndToEnd(t *testing.T) {
 	setAWSEnv(t)
 	fake := chatlogtest.NewLambda(t)
-	m := MustOpenMain(t, t.TempDir(), noAPIRateLimits, func(c *Config) { c.LambdaEndpoint = fake.URL })
+	m := MustOpenMain(t, t.TempDir(), noAPIRateLimits, func(c *Config) { c.Review.LambdaEndpoint = fake.URL })
 	client := newClient(m.Addr, testAKID, testSecret)
 	transports := []struct {
 		name string
@@ -153,8 +153,8 @@ func TestReview_SlowHandlerIsolation(t *testing.T) {
 	setAWSEnv(t)
 	fake := chatlogtest.NewLambda(t)
 	m := MustOpenMain(t, t.TempDir(), noAPIRateLimits, func(c *Config) {
-		c.LambdaEndpoint = fake.URL
-		c.ReviewTimeout = 3 * time.Second // let the slow handler answer
+		c.Review.LambdaEndpoint = fake.URL
+		c.Review.Timeout = 3 * time.Second // let the slow handler answer
 	})
 	client := newClient(m.Addr, testAKID, testSecret)
 	ctx := context.Background()

@@ -151,22 +151,22 @@ func (m *Main) newControlPlane(sec *secrets, sealer *token.Sealer) *controlplane
 		Store:         m.store,
 		Bus:           m.bus,
 		Tokens:        sealer,
-		Auth:          &sigv4.Verifier{Credentials: ring, Insecure: c.InsecureDevAuth},
+		Auth:          &sigv4.Verifier{Credentials: ring, Insecure: c.Auth.InsecureDevAuth},
 		Authz:         ring,
 		ChatLog:       m.chatlog,
 		Destinations:  m.chatlog,
 		Region:        c.Region,
 		AccountID:     c.AccountID,
-		MaxRoomRate:   c.MaxRoomRate,
+		MaxRoomRate:   c.Limits.MaxRoomRate,
 		PaginationKey: token.DeriveKey(sec.tokenKey, "parley pagination tokens"),
-		Quotas:        controlplane.Quotas{MaxRooms: c.MaxRooms, MaxLoggingConfigurations: c.MaxLoggingConfigurations},
+		Quotas:        controlplane.Quotas{MaxRooms: c.Limits.MaxRooms, MaxLoggingConfigurations: c.Limits.MaxLoggingConfigurations},
 		Logger:        m.Logger,
 		Registerer:    m.metrics,
 	}
-	if c.InsecureDevAuth {
+	if c.Auth.InsecureDevAuth {
 		cp.Authz = nil
 	}
-	if c.APIRateLimits {
+	if c.Limits.APIRateLimits {
 		cp.Limiter = m.newLimiter()
 		cp.RateLimits = c.rateLimits()
 	}
@@ -181,14 +181,14 @@ func (m *Main) newMessaging(sealer *token.Sealer, reviewer *review.Invoker) *mes
 		Bus:            m.bus,
 		Tokens:         sealer,
 		Limiter:        m.newLimiter(),
-		ConnectionRate: c.ConnectionRate,
-		MaxRoomRate:    c.MaxRoomRate,
+		ConnectionRate: c.Limits.ConnectionRate,
+		MaxRoomRate:    c.Limits.MaxRoomRate,
 		Reviewer:       reviewer,
-		ReviewTimeout:  c.ReviewTimeout,
+		ReviewTimeout:  c.Review.Timeout,
 		ChatLog:        m.chatlog,
-		QueueSize:      c.QueueSize,
-		MaxFrameSize:   c.MaxFrameSize,
-		PingInterval:   c.PingInterval,
+		QueueSize:      c.Messaging.QueueSize,
+		MaxFrameSize:   c.Messaging.MaxFrameSize,
+		PingInterval:   c.Messaging.PingInterval,
 		Logger:         m.Logger,
 		Registerer:     m.metrics,
 	}
@@ -279,7 +279,7 @@ func (m *Main) printBanner(keysFrom string) {
 	fmt.Fprintf(m.Stdout, "  metrics:        http://%s/metrics\n", host)
 	fmt.Fprintf(m.Stdout, "  data dir:       %s\n", c.DataDir)
 	fmt.Fprintf(m.Stdout, "  credentials:    %s\n", keysFrom)
-	if c.InsecureDevAuth {
+	if c.Auth.InsecureDevAuth {
 		fmt.Fprintln(m.Stdout, strings.Repeat("!", 72))
 		fmt.Fprintln(m.Stdout, "!! --insecure-dev-auth: ANY well-formed SigV4 signature is accepted.  !!")
 		fmt.Fprintln(m.Stdout, "!! Anyone who can reach this port controls every room. Dev use only. !!")
