@@ -12,13 +12,10 @@ import (
 	"github.com/parleychat/parley"
 )
 
-// selectLoggingConfiguration reads a configuration with its tags in one
-// statement.
+// selectLoggingConfiguration reads configurations, tags included.
 const selectLoggingConfiguration = `SELECT c.id, c.arn, c.name, c.destination, c.state,
-	c.create_time, c.update_time, t.keys, t.vals
-FROM logging_configurations c
-LEFT JOIN LATERAL (SELECT array_agg(key ORDER BY key) AS keys, array_agg(value ORDER BY key) AS vals
-	FROM logging_configuration_tags WHERE logging_configuration_id = c.id) t ON true`
+	c.create_time, c.update_time, c.tags
+FROM logging_configurations c`
 
 const findLoggingConfigurationSQL = selectLoggingConfiguration + " WHERE c.id = $1"
 
@@ -27,9 +24,8 @@ func scanLoggingConfiguration(sc scanner) (*parley.LoggingConfiguration, error) 
 		c                parley.LoggingConfiguration
 		dest             string
 		created, updated int64
-		keys, vals       []string
 	)
-	err := sc.Scan(&c.ID, &c.ARN, &c.Name, &dest, &c.State, &created, &updated, &keys, &vals)
+	err := sc.Scan(&c.ID, &c.ARN, &c.Name, &dest, &c.State, &created, &updated, &c.Tags)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +33,9 @@ func scanLoggingConfiguration(sc scanner) (*parley.LoggingConfiguration, error) 
 	if err := json.Unmarshal([]byte(dest), &c.Destination); err != nil {
 		return nil, fmt.Errorf("decode destination of logging configuration %s: %w", c.ID, err)
 	}
-	c.Tags = tagMap(keys, vals)
+	if c.Tags == nil {
+		c.Tags = map[string]string{}
+	}
 	return &c, nil
 }
 
@@ -63,13 +61,14 @@ func (s *Store) CreateLoggingConfiguration(ctx context.Context, c *parley.Loggin
 			}
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO logging_configurations
-			(id, arn, name, destination, state, create_time, update_time)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			c.ID, c.ARN, c.Name, string(dest), c.State, nanos(c.CreateTime), nanos(c.UpdateTime))
+			(id, arn, name, destination, state, create_time, update_time, tags)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			c.ID, c.ARN, c.Name, string(dest), c.State, nanos(c.CreateTime), nanos(c.UpdateTime),
+			tagsOrEmpty(c.Tags))
 		if err != nil {
 			return fmt.Errorf("insert logging configuration: %w", err)
 		}
-		return upsertTags(ctx, tx, loggingConfigurationTags, c.ID, c.Tags)
+		return nil
 	})
 }
 

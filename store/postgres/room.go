@@ -11,22 +11,15 @@ import (
 	"github.com/parleychat/parley"
 )
 
-// selectRoom reads a room with its tags (two arrays, keys and values in one
-// order) and the ARNs of its logging configurations (an array in attachment
-// order) in one statement.
+// selectRoom reads rooms: one row each, tags and the ARNs of the logging
+// configurations included.
 const selectRoom = `SELECT r.id, r.arn, r.name,
 	r.maximum_message_rate_per_second, r.maximum_message_length,
 	r.review_handler_uri, r.review_handler_fallback,
-	r.create_time, r.update_time, r.version, t.keys, t.vals, c.arns
-FROM rooms r
-LEFT JOIN LATERAL (SELECT array_agg(key ORDER BY key) AS keys, array_agg(value ORDER BY key) AS vals
-	FROM room_tags WHERE room_id = r.id) t ON true
-LEFT JOIN LATERAL (SELECT array_agg(l.arn ORDER BY j.position) AS arns
-	FROM room_logging_configurations j
-	JOIN logging_configurations l ON l.id = j.logging_configuration_id
-	WHERE j.room_id = r.id) c ON true`
+	r.create_time, r.update_time, r.version, r.tags, r.logging_configuration_arns
+FROM rooms r`
 
-// findRoomSQL is the statement of FindRoom.
+// findRoomSQL is the statement of FindRoom: a primary-key lookup.
 const findRoomSQL = selectRoom + " WHERE r.id = $1"
 
 func scanRoom(sc scanner) (*parley.Room, error) {
@@ -34,10 +27,9 @@ func scanRoom(sc scanner) (*parley.Room, error) {
 		r                parley.Room
 		uri, fallback    *string
 		created, updated int64
-		keys, vals       []string
 	)
 	err := sc.Scan(&r.ID, &r.ARN, &r.Name, &r.MaximumMessageRatePerSecond, &r.MaximumMessageLength,
-		&uri, &fallback, &created, &updated, &r.Version, &keys, &vals, &r.LoggingConfigurationIdentifiers)
+		&uri, &fallback, &created, &updated, &r.Version, &r.Tags, &r.LoggingConfigurationIdentifiers)
 	if err != nil {
 		return nil, err
 	}
@@ -49,19 +41,10 @@ func scanRoom(sc scanner) (*parley.Room, error) {
 		r.MessageReviewHandler = h
 	}
 	r.CreateTime, r.UpdateTime = fromNanos(created), fromNanos(updated)
-	r.Tags = tagMap(keys, vals)
-	return &r, nil
-}
-
-// tagMap zips keys and vals into a map, never nil.
-func tagMap(keys, vals []string) map[string]string {
-	m := make(map[string]string, len(keys))
-	for i, k := range keys {
-		if i < len(vals) {
-			m[k] = vals[i]
-		}
+	if r.Tags == nil {
+		r.Tags = map[string]string{}
 	}
-	return m
+	return &r, nil
 }
 
 // reviewColumns returns the stored form of a review handler: NULLs for none
@@ -99,17 +82,16 @@ func (s *Store) CreateRoom(ctx context.Context, r *parley.Room, maxRooms int) er
 		uri, fallback := reviewColumns(r.MessageReviewHandler)
 		_, err = tx.Exec(ctx, `INSERT INTO rooms (id, arn, name,
 			maximum_message_rate_per_second, maximum_message_length,
-			review_handler_uri, review_handler_fallback, create_time, update_time, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			review_handler_uri, review_handler_fallback, create_time, update_time, version,
+			tags, logging_configuration_arns)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			r.ID, r.ARN, r.Name, r.MaximumMessageRatePerSecond, r.MaximumMessageLength,
-			uri, fallback, nanos(r.CreateTime), nanos(r.UpdateTime), version)
+			uri, fallback, nanos(r.CreateTime), nanos(r.UpdateTime), version,
+			tagsOrEmpty(r.Tags), arnsOrEmpty(r.LoggingConfigurationIdentifiers))
 		if err != nil {
 			return fmt.Errorf("insert room: %w", err)
 		}
-		if err := attachLoggingConfigurations(ctx, tx, r.ID, lcIDs); err != nil {
-			return err
-		}
-		return upsertTags(ctx, tx, roomTags, r.ID, r.Tags)
+		return attachLoggingConfigurations(ctx, tx, r.ID, lcIDs)
 	})
 	if err == nil {
 		r.Version = version
@@ -137,6 +119,22 @@ func resolveLoggingConfigurations(ctx context.Context, tx pgx.Tx, arns []string)
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// tagsOrEmpty and arnsOrEmpty give nil its stored form: {} and '{}', not
+// NULL.
+func tagsOrEmpty(tags map[string]string) map[string]string {
+	if tags == nil {
+		return map[string]string{}
+	}
+	return tags
+}
+
+func arnsOrEmpty(arns []string) []string {
+	if arns == nil {
+		return []string{}
+	}
+	return arns
 }
 
 // bareID returns the resource ID that ends arn.
@@ -232,6 +230,10 @@ func roomUpdateSets(upd parley.RoomUpdate, now time.Time) ([]string, []any) {
 		uri, fallback := reviewColumns(upd.MessageReviewHandler)
 		set("review_handler_uri", uri)
 		set("review_handler_fallback", fallback)
+	}
+	if upd.LoggingConfigurationIdentifiers != nil {
+		// The attachments are replaced in the same transaction.
+		set("logging_configuration_arns", arnsOrEmpty(*upd.LoggingConfigurationIdentifiers))
 	}
 	return sets, args
 }

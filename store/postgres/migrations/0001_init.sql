@@ -1,5 +1,5 @@
--- Rooms, logging configurations, their tags, the record of used chat tokens
--- and the secrets every node shares. Every time is a bigint of Unix
+-- Rooms, logging configurations (each with its tags), the record of used
+-- chat tokens and the secrets every node shares. Every time is a bigint of Unix
 -- nanoseconds (timestamptz keeps only microseconds). IDs and ARNs sort
 -- bytewise (COLLATE "C"), as in the embedded store, whatever the
 -- database's collation.
@@ -15,6 +15,12 @@ CREATE TABLE rooms (
     review_handler_fallback         text,
     create_time                     bigint NOT NULL,
     update_time                     bigint NOT NULL,
+    -- tags is a JSON object of strings.
+    tags                            jsonb NOT NULL DEFAULT '{}',
+    -- logging_configuration_arns copies, in attachment order, the ARNs of
+    -- room_logging_configurations, so that FindRoom reads one row. It is
+    -- written with the attachments; a configuration's ARN never changes.
+    logging_configuration_arns      text[] COLLATE "C" NOT NULL DEFAULT '{}',
     -- version grows by one with every change to the room, its tags or the
     -- list of its logging configurations (parley.Room.Version).
     version                         bigint NOT NULL
@@ -32,6 +38,8 @@ CREATE TABLE logging_configurations (
     -- destination is the JSON of parley.DestinationConfiguration.
     destination text NOT NULL,
     state       text NOT NULL,
+    -- tags is a JSON object of strings.
+    tags        jsonb NOT NULL DEFAULT '{}',
     create_time bigint NOT NULL,
     update_time bigint NOT NULL
 );
@@ -52,21 +60,6 @@ CREATE TABLE room_logging_configurations (
 
 CREATE INDEX room_logging_configurations_by_configuration
     ON room_logging_configurations (logging_configuration_id);
-
-CREATE TABLE room_tags (
-    room_id text COLLATE "C" NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
-    key     text COLLATE "C" NOT NULL,
-    value   text NOT NULL,
-    PRIMARY KEY (room_id, key)
-);
-
-CREATE TABLE logging_configuration_tags (
-    logging_configuration_id text COLLATE "C" NOT NULL
-        REFERENCES logging_configurations (id) ON DELETE CASCADE,
-    key                      text COLLATE "C" NOT NULL,
-    value                    text NOT NULL,
-    PRIMARY KEY (logging_configuration_id, key)
-);
 
 -- used_tokens records chat tokens that opened a session. A record may be
 -- purged once expires_at has passed: the token can no longer connect.
