@@ -17,7 +17,7 @@ import (
 const selectRoom = `SELECT r.id, r.arn, r.name,
 	r.maximum_message_rate_per_second, r.maximum_message_length,
 	r.review_handler_uri, r.review_handler_fallback,
-	r.create_time, r.update_time,
+	r.create_time, r.update_time, r.version,
 	(SELECT json_group_object(t.key, t.value) FROM room_tags t WHERE t.room_id = r.id),
 	(SELECT json_group_array(l.arn ORDER BY j.position)
 		FROM room_logging_configurations j
@@ -36,7 +36,7 @@ func scanRoom(sc scanner) (*parley.Room, error) {
 		tagsJSON, arnsJSON string
 	)
 	err := sc.Scan(&r.ID, &r.ARN, &r.Name, &r.MaximumMessageRatePerSecond, &r.MaximumMessageLength,
-		&uri, &fallback, &created, &updated, &tagsJSON, &arnsJSON)
+		&uri, &fallback, &created, &updated, &r.Version, &tagsJSON, &arnsJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -65,9 +65,11 @@ func reviewColumns(h *parley.MessageReviewHandler) (uri, fallback any) {
 	return h.URI, string(h.FallbackResult)
 }
 
-// CreateRoom implements parley.Store.
+// CreateRoom implements parley.Store. The room gets Version 1, which is also
+// set in r.
 func (s *Store) CreateRoom(ctx context.Context, r *parley.Room, maxRooms int) error {
-	return s.writeTx(ctx, "create room", func(tx *sql.Tx) error {
+	const version = 1
+	err := s.writeTx(ctx, "create room", func(tx *sql.Tx) error {
 		if maxRooms > 0 {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM rooms`).Scan(&n); err != nil {
@@ -84,10 +86,10 @@ func (s *Store) CreateRoom(ctx context.Context, r *parley.Room, maxRooms int) er
 		uri, fallback := reviewColumns(r.MessageReviewHandler)
 		_, err = tx.ExecContext(ctx, `INSERT INTO rooms (id, arn, name,
 			maximum_message_rate_per_second, maximum_message_length,
-			review_handler_uri, review_handler_fallback, create_time, update_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			review_handler_uri, review_handler_fallback, create_time, update_time, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.ARN, r.Name, r.MaximumMessageRatePerSecond, r.MaximumMessageLength,
-			uri, fallback, nanos(r.CreateTime), nanos(r.UpdateTime))
+			uri, fallback, nanos(r.CreateTime), nanos(r.UpdateTime), version)
 		if err != nil {
 			return fmt.Errorf("insert room: %w", err)
 		}
@@ -96,6 +98,10 @@ func (s *Store) CreateRoom(ctx context.Context, r *parley.Room, maxRooms int) er
 		}
 		return upsertTags(ctx, tx, roomTags, r.ID, r.Tags)
 	})
+	if err == nil {
+		r.Version = version
+	}
+	return err
 }
 
 // resolveLoggingConfigurations returns the IDs of the configurations whose
@@ -205,7 +211,7 @@ func limitClause(limit int) string {
 	return fmt.Sprintf(" LIMIT %d", limit)
 }
 
-// UpdateRoom implements parley.Store.
+// UpdateRoom implements parley.Store. The room's Version grows by one.
 func (s *Store) UpdateRoom(ctx context.Context, id string, upd parley.RoomUpdate, now time.Time) (*parley.Room, error) {
 	var room *parley.Room
 	err := s.writeTx(ctx, "update room", func(tx *sql.Tx) error {
@@ -236,7 +242,7 @@ func (s *Store) UpdateRoom(ctx context.Context, id string, upd parley.RoomUpdate
 
 // roomUpdateSets returns the SET assignments and their arguments for upd.
 func roomUpdateSets(upd parley.RoomUpdate, now time.Time) ([]string, []any) {
-	sets, args := []string{"update_time = ?"}, []any{nanos(now)}
+	sets, args := []string{"version = version + 1", "update_time = ?"}, []any{nanos(now)}
 	if upd.Name != nil {
 		sets, args = append(sets, "name = ?"), append(args, *upd.Name)
 	}

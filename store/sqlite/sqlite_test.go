@@ -123,7 +123,7 @@ func TestMigrationsAppliedOnce(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"0001_init.sql", "0002_room_version.sql"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"0001_init.sql", "0002_room_version.sql", "0003_room_row_version.sql"}, got); diff != "" {
 		t.Fatalf("schema_migrations (-want +got):\n%s", diff)
 	}
 }

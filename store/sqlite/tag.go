@@ -113,8 +113,23 @@ func (s *Store) TagResource(ctx context.Context, arn parley.ARN, tags map[string
 				return parley.FieldErrorf("tags", "a resource can have at most %d tags, this would give it %d", maxTags, n)
 			}
 		}
+		if err := bumpRoomVersion(ctx, tx, tt, id); err != nil {
+			return err
+		}
 		return upsertTags(ctx, tx, tt, id, tags)
 	})
+}
+
+// bumpRoomVersion grows the Version of the room id when tt is the rooms'
+// tag table (a change to its tags is a change to the room).
+func bumpRoomVersion(ctx context.Context, tx *sql.Tx, tt tagTable, id string) error {
+	if tt != roomTags {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE rooms SET version = version + 1 WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("update version of room %s: %w", id, err)
+	}
+	return nil
 }
 
 // upsertTags adds tags to the resource id, overwriting existing keys.
@@ -145,6 +160,9 @@ func (s *Store) UntagResource(ctx context.Context, arn parley.ARN, keys []string
 		}
 		if len(keys) == 0 {
 			return nil
+		}
+		if err := bumpRoomVersion(ctx, tx, tt, id); err != nil {
+			return err
 		}
 		args := make([]any, 0, len(keys)+1)
 		args = append(args, id)
