@@ -1,14 +1,17 @@
 // Package inmem is the in-process parley.Bus: every subscriber lives in the
 // same process as the publisher. It behaves like a networked bus would:
-// each published message is copied once (as if it had crossed the wire) and
-// the copy is shared, read-only, by every subscriber, so no subscriber can
-// rely on the publisher's pointers; delivery to a room is totally ordered.
+// each published message is encoded with the wire codec of
+// parley.BusMessage and decoded once, exactly as it would cross the wire,
+// and the copy is shared, read-only, by every subscriber. So no subscriber
+// can rely on the publisher's pointers, a field the codec lost would be
+// lost here too, and a message the codec refuses fails Publish on both
+// buses alike. Delivery to a room is totally ordered.
 package inmem
 
 import (
 	"context"
 	"errors"
-	"maps"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -65,10 +68,10 @@ func (b *Bus) Publish(ctx context.Context, m *parley.BusMessage) error {
 	}
 	t := b.topics[m.RoomID]
 	b.mu.Unlock()
-	if t == nil {
-		return nil
+	c, err := roundTrip(m)
+	if err != nil || t == nil {
+		return err
 	}
-	c := clone(m)
 	t.deliverMu.Lock()
 	defer t.deliverMu.Unlock()
 	t.subsMu.Lock()
@@ -134,22 +137,16 @@ func (b *Bus) Close(context.Context) error {
 	return nil
 }
 
-// clone copies m as a network round trip would: nothing of the result
-// aliases the publisher's memory.
-func clone(m *parley.BusMessage) *parley.BusMessage {
-	c := *m
-	if m.Frame != nil {
-		c.Frame = append([]byte(nil), m.Frame...)
+// roundTrip copies m through the wire codec, as the network would: nothing
+// of the result aliases the publisher's memory.
+func roundTrip(m *parley.BusMessage) (*parley.BusMessage, error) {
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("inmem bus: %w", err)
 	}
-	if m.Room != nil {
-		r := *m.Room
-		if m.Room.MessageReviewHandler != nil {
-			h := *m.Room.MessageReviewHandler
-			r.MessageReviewHandler = &h
-		}
-		r.LoggingConfigurationIdentifiers = append([]string(nil), m.Room.LoggingConfigurationIdentifiers...)
-		r.Tags = maps.Clone(m.Room.Tags)
-		c.Room = &r
+	c := new(parley.BusMessage)
+	if err := c.UnmarshalBinary(b); err != nil {
+		return nil, fmt.Errorf("inmem bus: %w", err)
 	}
-	return &c
+	return c, nil
 }

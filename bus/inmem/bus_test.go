@@ -47,10 +47,10 @@ func TestBus(t *testing.T) {
 		n1, n2 := 0, 0
 		u1 := mustSubscribe(t, b, "A", func(*parley.BusMessage) { n1++ })
 		mustSubscribe(t, b, "A", func(*parley.BusMessage) { n2++ })
-		mustPublish(t, b, &parley.BusMessage{RoomID: "A"})
+		mustPublish(t, b, &parley.BusMessage{Kind: parley.Broadcast, RoomID: "A"})
 		u1()
 		u1() // idempotent
-		mustPublish(t, b, &parley.BusMessage{RoomID: "A"})
+		mustPublish(t, b, &parley.BusMessage{Kind: parley.Broadcast, RoomID: "A"})
 		if n1 != 1 || n2 != 2 {
 			t.Fatalf("n1=%d n2=%d, want 1 2", n1, n2)
 		}
@@ -60,8 +60,8 @@ func TestBus(t *testing.T) {
 		n := 0
 		var unsub func()
 		unsub = mustSubscribe(t, b, "A", func(*parley.BusMessage) { n++; unsub() })
-		mustPublish(t, b, &parley.BusMessage{RoomID: "A"})
-		mustPublish(t, b, &parley.BusMessage{RoomID: "A"})
+		mustPublish(t, b, &parley.BusMessage{Kind: parley.Broadcast, RoomID: "A"})
+		mustPublish(t, b, &parley.BusMessage{Kind: parley.Broadcast, RoomID: "A"})
 		if n != 1 {
 			t.Fatalf("n=%d, want 1", n)
 		}
@@ -85,7 +85,7 @@ func TestBus(t *testing.T) {
 		b := inmem.New()
 		mustSubscribe(t, b, "A", func(*parley.BusMessage) { t.Error("delivered after Close") })
 		b.Close(context.Background())
-		if err := b.Publish(context.Background(), &parley.BusMessage{RoomID: "A"}); err == nil {
+		if err := b.Publish(context.Background(), &parley.BusMessage{Kind: parley.Broadcast, RoomID: "A"}); err == nil {
 			t.Fatal("Publish after Close: nil error")
 		}
 		if _, err := b.Subscribe("A", func(*parley.BusMessage) {}); err == nil {
@@ -115,7 +115,7 @@ func TestBusConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range perPublisher {
-				b.Publish(context.Background(), &parley.BusMessage{RoomID: "R", Frame: fmt.Appendf(nil, "%d:%d", p, i)})
+				b.Publish(context.Background(), &parley.BusMessage{Kind: parley.Broadcast, RoomID: "R", Frame: fmt.Appendf(nil, "%d:%d", p, i)})
 			}
 		}()
 	}
