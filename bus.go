@@ -36,6 +36,14 @@ type BusMessage struct {
 	Frame  []byte
 	UserID string
 	Room   *Room
+
+	// Origin names the node that published the message; empty where there
+	// is only one.
+	Origin string
+	// Rated marks a Broadcast of a message a client sent: it counts
+	// against the room's maximumMessageRatePerSecond, and every node in the
+	// room counts the ones other nodes accepted (messaging).
+	Rated bool
 }
 
 // Bus carries room traffic between the nodes of a deployment: every node
@@ -76,8 +84,8 @@ func (k BusKind) valid() bool { return k >= Broadcast && k <= RoomDeleted }
 // m is nil or its Kind is not a BusKind value.
 //
 // The encoding is compact and versioned: a version byte, the kind, then
-// RoomID, Frame and UserID, each as a uvarint length and its bytes, then
-// the Room (a presence byte, then every field of Room in declaration
+// RoomID, Frame, UserID and Origin, each as a uvarint length and its
+// bytes, a byte for Rated, then the Room (a presence byte, then every field of Room in declaration
 // order; integers as varints, times as Unix seconds and nanoseconds,
 // lists and maps as a uvarint count plus one, zero meaning nil, tags in
 // key order). Every field of Room round-trips, including Version; times
@@ -94,6 +102,12 @@ func (m *BusMessage) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(m.Frame)))
 	b = append(b, m.Frame...)
 	b = appendWireString(b, m.UserID)
+	b = appendWireString(b, m.Origin)
+	if m.Rated {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
 	if m.Room == nil {
 		return append(b, 0), nil
 	}
@@ -103,7 +117,7 @@ func (m *BusMessage) AppendBinary(b []byte) ([]byte, error) {
 // MarshalBinary implements encoding.BinaryMarshaler with the encoding of
 // AppendBinary.
 func (m *BusMessage) MarshalBinary() ([]byte, error) {
-	n := 16 + len(m.RoomID) + len(m.Frame) + len(m.UserID)
+	n := 16 + len(m.RoomID) + len(m.Frame) + len(m.UserID) + len(m.Origin)
 	if m.Room != nil {
 		n += 128 + len(m.Room.ARN) + len(m.Room.Name)
 	}
@@ -130,6 +144,8 @@ func (m *BusMessage) UnmarshalBinary(data []byte) error {
 		d.Frame = append([]byte(nil), f...)
 	}
 	d.UserID = r.string()
+	d.Origin = r.string()
+	d.Rated = r.flag()
 	if r.flag() {
 		d.Room = r.room()
 	}

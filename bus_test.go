@@ -46,6 +46,7 @@ func busMessages() map[string]*parley.BusMessage {
 	bare := &parley.Room{ID: "R", CreateTime: time.Unix(-5, 999999999).UTC(), MaximumMessageLength: -1}
 	return map[string]*parley.BusMessage{
 		"Broadcast":      {Kind: parley.Broadcast, RoomID: "AbCdEf123456", Frame: []byte(`{"Type":"MESSAGE","Content":"hi"}`)},
+		"RatedBroadcast": {Kind: parley.Broadcast, RoomID: "AbCdEf123456", Frame: []byte(`{"Type":"MESSAGE"}`), Origin: "node-2", Rated: true},
 		"DisconnectUser": {Kind: parley.DisconnectUser, RoomID: "AbCdEf123456", Frame: []byte(`{"Type":"EVENT"}`), UserID: "user-ü"},
 		"RoomUpdated":    {Kind: parley.RoomUpdated, RoomID: "AbCdEf123456", Room: fullRoom()},
 		"RoomEmptyLists": {Kind: parley.RoomUpdated, RoomID: "AbCdEf123456", Room: empty},
@@ -77,7 +78,7 @@ func TestBusMessageBinary(t *testing.T) {
 				t.Fatalf("AppendBinary of the decoded message differs from MarshalBinary")
 			}
 			if len(m.Frame) > 0 {
-				b[len(b)-len(m.Frame)-2] ^= 0xff // inside Frame (UserID and Room flag follow)
+				b[len(b)-len(m.Frame)-2] ^= 0xff // inside Frame (UserID, Origin, Rated and the Room flag follow)
 				if got.Frame[len(got.Frame)-1] != m.Frame[len(m.Frame)-1] {
 					t.Fatalf("decoded Frame aliases the input")
 				}
@@ -87,8 +88,8 @@ func TestBusMessageBinary(t *testing.T) {
 	t.Run("Compact", func(t *testing.T) {
 		m := &parley.BusMessage{Kind: parley.Broadcast, RoomID: "AbCdEf123456", Frame: make([]byte, 200)}
 		b, _ := m.MarshalBinary()
-		if len(b) != 2+1+12+2+200+1+1 {
-			t.Fatalf("len=%d, want %d", len(b), 2+1+12+2+200+1+1)
+		if len(b) != 2+1+12+2+200+1+1+1+1 {
+			t.Fatalf("len=%d, want %d", len(b), 2+1+12+2+200+1+1+1+1)
 		}
 	})
 }
