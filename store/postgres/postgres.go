@@ -18,14 +18,19 @@
 // DO NOTHING, so one node at most accepts a token; expired records are
 // purged in the background by every node.
 //
-// FindRoom, called for every chat token and every connect, is one round trip:
-// a single statement, prepared once per connection by pgx's statement cache,
-// returns the room with its tags and the ARNs of its logging configurations.
-// There is no cache, so a change committed by any node is seen by the next
-// read on every node.
+// FindRoom, called for every chat token and every connect, is one round trip
+// and one primary-key lookup: a room's row carries its tags (jsonb) and a
+// copy of the ARNs of its logging configurations, written in the
+// transaction that attaches them, and the statement is prepared once per
+// connection by pgx's statement cache. There is no cache in the Store, so a
+// change committed by any node is seen by the next read on every node.
+// Room.Version is a per-room counter that every write to the room, its tags
+// or its attachments grows by one under the row's lock.
 //
-// The pool's size and timeouts come from the URL (pgxpool's pool_max_conns
-// and friends); the default pool has max(4, NumCPU) connections.
+// The pool's settings come from the URL (pgxpool's pool_max_conns and
+// friends). Without pool_max_conns the pool has up to DefaultMaxConns
+// connections, opened as needed: UseToken waits for a WAL flush, so more
+// connections in flight let one flush commit more tokens.
 package postgres
 
 import (
@@ -34,6 +39,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +57,10 @@ var (
 // DefaultPurgeInterval is how often a Store deletes the records of expired
 // chat tokens when Options.PurgeInterval is zero.
 const DefaultPurgeInterval = time.Minute
+
+// DefaultMaxConns is the most connections a Store opens when the URL has
+// no pool_max_conns. Mind the server's max_connections across all nodes.
+const DefaultMaxConns = 16
 
 // Options tunes a Store. The zero value is the documented default of each
 // field.
@@ -93,6 +103,9 @@ func (o Options) Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -138,6 +151,13 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("no schema of search_path %q exists: create it first", path)
 	}
 	s.schema = *schema
+	var syncCommit string
+	if err := s.pool.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&syncCommit); err != nil {
+		return fmt.Errorf("show synchronous_commit: %w", err)
+	}
+	if syncCommit == "off" {
+		s.log.Warn("postgres store: synchronous_commit is off, so a write the API confirmed can be lost in a crash")
+	}
 	s.roomsLock = lockKey(s.schema, "rooms")
 	s.lcsLock = lockKey(s.schema, "logging_configurations")
 	ms, err := loadMigrations(migrationFS)

@@ -18,6 +18,10 @@
 // every change to a room, its tags or its logging configurations, is the
 // one the cached rooms were read at. Reading that row is one small read
 // transaction, so the cache is exact across processes sharing the file.
+//
+// Room.Version is another number: the rooms.version column (migration 0003),
+// a per-room counter that every write to the room, its tags or its logging
+// configurations grows by one in the same transaction.
 package sqlite
 
 import (

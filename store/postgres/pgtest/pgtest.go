@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // DefaultURL is the server used when PARLEY_TEST_DATABASE_URL is not set.
@@ -100,7 +101,20 @@ func unavailable(tb testing.TB, server string, err error) {
 func exec(server, sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
+	cfg, err := pgx.ParseConfig(server)
+	if err != nil {
+		return err
+	}
+	for k := range cfg.RuntimeParams {
+		if strings.HasPrefix(k, "pool_") { // pgxpool's settings, not the server's
+			delete(cfg.RuntimeParams, k)
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return err // the server answered: a wrong database, user or setting
+	}
 	if err != nil {
 		return &connectError{err}
 	}
