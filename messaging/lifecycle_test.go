@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/poll"
 	"github.com/parleychat/parley/messaging"
 	"github.com/parleychat/parley/ratelimit"
 )
@@ -124,7 +125,7 @@ func TestKeepalive(t *testing.T) {
 	}()
 	// A client that never reads never answers and is dropped.
 	e.connect(t, tokenOpts{user: "dead"})
-	waitFor(t, "the dead peer to be dropped", func() bool {
+	poll.Until(t, "the dead peer to be dropped", func() bool {
 		return e.metric(t, "parley_ws_connections", nil) == 1
 	})
 	if got := e.metric(t, "parley_ws_connections", map[string]string{"room": e.room.ID}); got != 1 {
@@ -225,7 +226,7 @@ func TestSlowConsumer(t *testing.T) {
 			t.Fatalf("fast got %q, want %q", f.RequestID, rid)
 		}
 	}
-	waitFor(t, "one connection left", func() bool { return e.metric(t, "parley_ws_connections", nil) == 1 })
+	poll.Until(t, "one connection left", func() bool { return e.metric(t, "parley_ws_connections", nil) == 1 })
 }
 
 // TestFanOut: 1,000 connections in one room each receive every message of
