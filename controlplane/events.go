@@ -80,10 +80,7 @@ func (s *Server) sendEvent(ctx context.Context, in *eventInput) (any, error) {
 }
 
 func (s *Server) deleteMessage(ctx context.Context, in *eventInput) (any, error) {
-	attrs := map[string]string{"MessageID": in.messageID, "MessageId": in.messageID}
-	if in.reason != nil {
-		attrs["Reason"] = *in.reason
-	}
+	attrs := parley.DeleteMessageAttributes(in.messageID, deref(in.reason))
 	id, err := s.emit(ctx, in.room, parley.Broadcast, "", parley.EventDeleteMessage, attrs)
 	if err != nil {
 		return nil, err
@@ -92,7 +89,7 @@ func (s *Server) deleteMessage(ctx context.Context, in *eventInput) (any, error)
 }
 
 func (s *Server) disconnectUser(ctx context.Context, in *eventInput) (any, error) {
-	attrs := map[string]string{"UserId": in.userID, "Reason": deref(in.reason)}
+	attrs := parley.DisconnectUserAttributes(in.userID, deref(in.reason))
 	if _, err := s.emit(ctx, in.room, parley.DisconnectUser, in.userID, parley.EventDisconnectUser, attrs); err != nil {
 		return nil, err
 	}

@@ -160,11 +160,7 @@ func (c *conn) deleteMessage(rid string, req *request) error {
 	if err != nil {
 		return err
 	}
-	// MessageID is the key the JS SDK reads; MessageId the documented one.
-	attrs := map[string]string{"MessageID": *req.ID, "MessageId": *req.ID}
-	if reason != "" {
-		attrs["Reason"] = reason
-	}
+	attrs := parley.DeleteMessageAttributes(*req.ID, reason)
 	return c.publishEvent(parley.Broadcast, rid, parley.EventDeleteMessage, attrs, "")
 }
 
@@ -183,10 +179,7 @@ func (c *conn) disconnectUser(rid string, req *request) error {
 	if err != nil {
 		return err
 	}
-	attrs := map[string]string{"UserId": user}
-	if reason != "" {
-		attrs["Reason"] = reason
-	}
+	attrs := parley.DisconnectUserAttributes(user, reason)
 	return c.publishEvent(parley.DisconnectUser, rid, parley.EventDisconnectUser, attrs, user)
 }
 
