@@ -22,6 +22,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/hub"
+	"github.com/parleychat/parley/roomevent"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -79,6 +80,7 @@ type Server struct {
 
 	once    sync.Once
 	hub     *hub.Hub
+	events  *roomevent.Service
 	metrics *metrics
 
 	mu       sync.Mutex
@@ -109,6 +111,7 @@ const (
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.hub = hub.New(s.Bus)
+		s.events = &roomevent.Service{Bus: s.Bus, ChatLog: s.ChatLog, Logger: s.Logger, Now: s.Now}
 		s.conns = make(map[*conn]struct{})
 		s.metrics = newMetrics(s.hub)
 		if s.Registerer != nil {
