@@ -39,7 +39,7 @@ func deref(s *string) string {
 // only, as an ERROR frame; the connection stays open.
 func (c *conn) handle(data []byte) {
 	c.mu.Lock()
-	closing := c.reason != 0
+	closing := c.state != stateOpen
 	c.mu.Unlock()
 	if closing { // requests that cross our close frame are dropped
 		return
@@ -120,7 +120,7 @@ func (c *conn) sendMessage(rid string, req *request) error {
 	if req.Content == nil {
 		return parley.FieldErrorf("Content", "is required")
 	}
-	room := c.hroom.Settings()
+	room := c.room.Settings()
 	maxLen := orDefault(room.MaximumMessageLength, parley.DefaultMaximumMessageLength)
 	if n := utf8.RuneCountInString(*req.Content); n > maxLen {
 		return parley.FieldErrorf("Content", "is %d characters long; this room allows at most %d", n, maxLen)
@@ -140,7 +140,7 @@ func (c *conn) sendMessage(rid string, req *request) error {
 		ID: id, RequestID: rid, Attributes: attrs, Content: content, SendTime: c.srv.now().UTC(),
 		Sender: parley.Sender{UserID: c.token.UserID, Attributes: c.token.Attributes},
 	}
-	return c.srv.events.SendMessage(c.ctx, c.hroom.Settings(), msg)
+	return c.srv.events.SendMessage(c.ctx, c.room.Settings(), msg)
 }
 
 func (c *conn) deleteMessage(rid string, req *request) error {
@@ -157,7 +157,7 @@ func (c *conn) deleteMessage(rid string, req *request) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.srv.events.DeleteMessage(c.ctx, c.hroom.Settings(), rid, *req.ID, reason)
+	_, err = c.srv.events.DeleteMessage(c.ctx, c.room.Settings(), rid, *req.ID, reason)
 	return err
 }
 
@@ -176,7 +176,7 @@ func (c *conn) disconnectUser(rid string, req *request) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.srv.events.DisconnectUser(c.ctx, c.hroom.Settings(), rid, user, reason)
+	_, err = c.srv.events.DisconnectUser(c.ctx, c.room.Settings(), rid, user, reason)
 	return err
 }
 

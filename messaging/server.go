@@ -172,7 +172,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, tok, room, err := s.admit(r)
 	if err != nil {
-		status, msg := handshakeStatus(err)
+		status, msg := handshakeError(err)
 		if status == http.StatusInternalServerError {
 			s.logger().Error("messaging handshake", "err", err)
 		}
@@ -181,12 +181,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(s, tok, room, remoteIP(r))
 	if !s.track(c) {
-		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+		status, msg := handshakeError(errDraining)
+		http.Error(w, msg, status)
 		return
 	}
 	if err := c.join(r.Context()); err != nil {
 		c.finish()
-		status, msg := handshakeStatus(err)
+		status, msg := handshakeError(err)
 		if status == http.StatusInternalServerError {
 			s.logger().Error("messaging handshake", "err", fmt.Errorf("join room %s: %w", room.ID, err))
 		}
@@ -244,17 +245,6 @@ func (s *Server) admit(r *http.Request) (string, *parley.ChatToken, *parley.Room
 		return "", nil, nil, err
 	}
 	return raw, tok, room, nil
-}
-
-func handshakeStatus(err error) (int, string) {
-	switch parley.ErrorCodeOf(err) {
-	case parley.Unauthorized:
-		return http.StatusUnauthorized, parley.ErrorMessage(err)
-	case parley.ResourceNotFoundException:
-		return http.StatusNotFound, "chat room not found"
-	default:
-		return http.StatusInternalServerError, "internal server error"
-	}
 }
 
 func remoteIP(r *http.Request) string {
