@@ -17,6 +17,7 @@ type metrics struct {
 	delivered *prometheus.CounterVec
 	errors    *prometheus.CounterVec
 	slow      prometheus.CounterFunc
+	fallbacks *prometheus.CounterVec
 
 	// Children resolved once: counting a delivery costs no label lookup.
 	deliveredMessage, deliveredEvent, deliveredError prometheus.Counter
@@ -38,6 +39,10 @@ func newMetrics(h *hub.Hub) *metrics {
 			Name: "parley_ws_slow_consumer_closes_total",
 			Help: "Connections closed because their send queue was full.",
 		}, func() float64 { return float64(h.SlowConsumerCloses()) }),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_review_fallbacks_total",
+			Help: "Messages whose review failed and got the room's fallbackResult, by result.",
+		}, []string{"result"}),
 	}
 	m.deliveredMessage = m.delivered.WithLabelValues(parley.TypeMessage)
 	m.deliveredEvent = m.delivered.WithLabelValues(parley.TypeEvent)
@@ -47,7 +52,7 @@ func newMetrics(h *hub.Hub) *metrics {
 
 func (m *metrics) register(r prometheus.Registerer) error {
 	var errs []error
-	for _, c := range []prometheus.Collector{m.conns, m.delivered, m.errors, m.slow} {
+	for _, c := range []prometheus.Collector{m.conns, m.delivered, m.errors, m.slow, m.fallbacks} {
 		errs = append(errs, r.Register(c))
 	}
 	return errors.Join(errs...)
@@ -80,6 +85,16 @@ func (m *metrics) countDelivered(frames [][]byte) {
 	if er > 0 {
 		m.deliveredError.Add(float64(er))
 	}
+}
+
+// countFallback counts one message that got its room's fallbackResult
+// after a failed review: DENY when deny, ALLOW otherwise.
+func (m *metrics) countFallback(deny bool) {
+	result := "allow"
+	if deny {
+		result = "deny"
+	}
+	m.fallbacks.WithLabelValues(result).Inc()
 }
 
 func codeLabel(code int) string { return strconv.Itoa(code) }

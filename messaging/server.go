@@ -26,6 +26,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// Store is what the messaging side needs of the parley.Store: the room a
+// token names, and the single-use record of tokens.
+type Store interface {
+	// FindRoom returns the room with the bare ID id, or
+	// ResourceNotFoundException.
+	FindRoom(ctx context.Context, id string) (*parley.Room, error)
+	// UseToken records that the chat token tokenID was used; it returns
+	// ConflictException when it was used before.
+	UseToken(ctx context.Context, tokenID string, expiresAt time.Time) error
+}
+
 // TokenOpener opens sealed chat tokens.
 type TokenOpener interface {
 	// Open returns the claims of a sealed token, or an error (Unauthorized)
@@ -36,8 +47,8 @@ type TokenOpener interface {
 // Server is the messaging WebSocket endpoint. Set the fields, then use it
 // as an http.Handler; the zero value of each optional field is documented.
 type Server struct {
-	// Store loads rooms (FindRoom) and records used tokens (UseToken).
-	Store parley.Store
+	// Store loads rooms and records used tokens.
+	Store Store
 	// Bus carries room traffic between nodes.
 	Bus parley.Bus
 	// Tokens opens the chat tokens offered at the handshake.
