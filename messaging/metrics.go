@@ -23,10 +23,9 @@ type metrics struct {
 	deliveredMessage, deliveredEvent, deliveredError prometheus.Counter
 }
 
-func newMetrics(h *hub.Hub) *metrics {
+func newMetrics(h *hub.Hub, perRoom bool) *metrics {
 	m := &metrics{
-		conns: &connsCollector{hub: h, desc: prometheus.NewDesc("parley_ws_connections",
-			"Open messaging WebSocket connections on this node, per room.", []string{"room"}, nil)},
+		conns: newConnsCollector(h, perRoom),
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_ws_frames_delivered_total",
 			Help: "Frames written to messaging clients, by frame type.",
@@ -99,16 +98,35 @@ func (m *metrics) countFallback(deny bool) {
 
 func codeLabel(code int) string { return strconv.Itoa(code) }
 
-// connsCollector reports the hub's connections per room when scraped, so a
-// room's series disappears when its last local connection ends.
+// connsCollector reports the hub's connections when scraped: their total,
+// or with perRoom one series per room, which disappears when the room's
+// last local connection ends.
 type connsCollector struct {
-	hub  *hub.Hub
-	desc *prometheus.Desc
+	hub     *hub.Hub
+	perRoom bool
+	desc    *prometheus.Desc
+}
+
+func newConnsCollector(h *hub.Hub, perRoom bool) *connsCollector {
+	const name = "parley_ws_connections"
+	c := &connsCollector{hub: h, perRoom: perRoom}
+	if perRoom {
+		c.desc = prometheus.NewDesc(name, "Open messaging WebSocket connections on this node, per room.", []string{"room"}, nil)
+	} else {
+		c.desc = prometheus.NewDesc(name, "Open messaging WebSocket connections on this node.", nil, nil)
+	}
+	return c
 }
 
 func (c *connsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *connsCollector) Collect(ch chan<- prometheus.Metric) {
+	if !c.perRoom {
+		total := 0
+		c.hub.Rooms(func(_ string, n int) { total += n })
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(total))
+		return
+	}
 	type row struct {
 		room string
 		n    int

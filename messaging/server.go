@@ -86,6 +86,10 @@ type Server struct {
 	Logger *slog.Logger
 	// Registerer receives the metrics. Nil: no metrics.
 	Registerer prometheus.Registerer
+	// PerRoomMetrics labels parley_ws_connections by room, one series per
+	// room with local connections. False (the default) reports the node's
+	// total only, which a cluster with many rooms can afford.
+	PerRoomMetrics bool
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 
@@ -124,7 +128,7 @@ func (s *Server) init() {
 		s.hub = hub.New(s.Bus)
 		s.events = &roomevent.Service{Bus: s.Bus, ChatLog: s.ChatLog, Logger: s.Logger, Now: s.Now}
 		s.conns = make(map[*conn]struct{})
-		s.metrics = newMetrics(s.hub)
+		s.metrics = newMetrics(s.hub, s.PerRoomMetrics)
 		if s.Registerer != nil {
 			if err := s.metrics.register(s.Registerer); err != nil {
 				s.logger().Warn("messaging metrics not registered", "err", err)
