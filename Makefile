@@ -32,9 +32,26 @@ test-js: build $(JS_DIR)/node_modules/.package-lock.json
 test-bench: build
 	./scripts/bench-smoke.sh bin/parley
 
+# fuzz runs every fuzz target for FUZZTIME each; seeds are the f.Add calls
+# and the corpora under each package's testdata/fuzz.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	.:FuzzAppendJSONString \
+	./controlplane:FuzzSplit \
+	./controlplane:FuzzDecodeRequest \
+	./messaging:FuzzFrameParser \
+	./messaging:FuzzDecodeRequest \
+	./sigv4:FuzzParseAuthorization \
+	./sigv4:FuzzVerify \
+	./token:FuzzOpen \
+	./token:FuzzDecode
+
 fuzz:
-	$(GO) test -run=NONE -fuzz=FuzzParseAuthorization -fuzztime=20s ./sigv4
-	$(GO) test -run=NONE -fuzz=FuzzOpen -fuzztime=20s ./token
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$pkg $$name"; \
+		$(GO) test -run=NONE -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 clean:
 	rm -rf bin $(JS_DIR)/node_modules

@@ -20,14 +20,6 @@ func NewID() string {
 	return string(b[:])
 }
 
-// AppendID appends a fresh ID to dst without allocating a string.
-func AppendID(dst []byte) []byte {
-	n := len(dst)
-	dst = append(dst, make([]byte, IDLength)...)
-	fillID(dst[n:])
-	return dst
-}
-
 func fillID(b []byte) {
 	// 62 does not divide 256: reject bytes ≥ 248 (4×62) to stay uniform.
 	var buf [32]byte

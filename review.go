@@ -10,10 +10,6 @@ type ReviewRequest struct {
 	RoomARN    string            `json:"RoomArn"`
 	Attributes map[string]string `json:"Attributes"`
 	Sender     ReviewSender      `json:"Sender"`
-
-	// MaxContentLength is the room's maximumMessageLength: a reply whose
-	// Content has more code points is invalid. It is not sent.
-	MaxContentLength int `json:"-"`
 }
 
 // ReviewSender describes the author of a reviewed message.
@@ -39,8 +35,9 @@ type ReviewResponse struct {
 
 // Reviewer invokes the message review handler at uri. Any error (timeout,
 // invocation failure, function error, invalid reply) makes the room's
-// fallbackResult apply; the caller then reports it with RecordFallback.
+// fallbackResult apply. The reply is checked against the response syntax;
+// the caller checks it against the room (a rewritten Content longer than
+// the room's maximumMessageLength is invalid too).
 type Reviewer interface {
 	Review(ctx context.Context, uri string, req *ReviewRequest) (*ReviewResponse, error)
-	RecordFallback(result FallbackResult)
 }

@@ -97,7 +97,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, op, requestI
 	}
 	s.logger().Log(r.Context(), level, "request failed",
 		"requestId", requestID, "operation", op, "status", status,
-		"code", string(e.Code), "error", err.Error())
+		"code", string(e.Code), "err", err)
 	w.Header().Set("x-amzn-ErrorType", string(e.Code))
 	writeJSON(w, status, bodyFor(e))
 	return status, e.Code

@@ -72,57 +72,49 @@ type idResponse struct {
 }
 
 func (s *Server) sendEvent(ctx context.Context, in *eventInput) (any, error) {
-	id, err := s.emit(ctx, in.room, parley.Broadcast, "", in.eventName, in.attributes)
+	room, err := s.findRoom(ctx, in.room)
 	if err != nil {
 		return nil, err
 	}
-	return &idResponse{ID: id}, nil
+	ev, err := s.events.SendEvent(ctx, room, "", in.eventName, in.attributes)
+	if err != nil {
+		return nil, err
+	}
+	return &idResponse{ID: ev.ID}, nil
 }
 
 func (s *Server) deleteMessage(ctx context.Context, in *eventInput) (any, error) {
-	attrs := map[string]string{"MessageID": in.messageID, "MessageId": in.messageID}
-	if in.reason != nil {
-		attrs["Reason"] = *in.reason
-	}
-	id, err := s.emit(ctx, in.room, parley.Broadcast, "", parley.EventDeleteMessage, attrs)
+	room, err := s.findRoom(ctx, in.room)
 	if err != nil {
 		return nil, err
 	}
-	return &idResponse{ID: id}, nil
+	ev, err := s.events.DeleteMessage(ctx, room, "", in.messageID, deref(in.reason))
+	if err != nil {
+		return nil, err
+	}
+	return &idResponse{ID: ev.ID}, nil
 }
 
 func (s *Server) disconnectUser(ctx context.Context, in *eventInput) (any, error) {
-	attrs := map[string]string{"UserId": in.userID, "Reason": deref(in.reason)}
-	if _, err := s.emit(ctx, in.room, parley.DisconnectUser, in.userID, parley.EventDisconnectUser, attrs); err != nil {
+	room, err := s.findRoom(ctx, in.room)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.events.DisconnectUser(ctx, room, "", in.userID, deref(in.reason)); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
 }
 
-// emit publishes an EVENT frame to the room, records it in the chat log and
-// returns the event's ID.
-func (s *Server) emit(ctx context.Context, roomARN string, kind parley.BusKind, userID, name string, attrs map[string]string) (string, error) {
-	roomID, err := s.resolve(roomARN, parley.ResourceRoom)
+// findRoom returns the room named by the ARN roomARN.
+func (s *Server) findRoom(ctx context.Context, roomARN string) (*parley.Room, error) {
+	id, err := s.resolve(roomARN, parley.ResourceRoom)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	room, err := s.Store.FindRoom(ctx, roomID)
+	room, err := s.Store.FindRoom(ctx, id)
 	if err != nil {
-		return "", fmt.Errorf("find room: %w", err)
+		return nil, fmt.Errorf("find room: %w", err)
 	}
-	ev := &parley.Event{ID: parley.NewID(), EventName: name, Attributes: attrs, SendTime: s.now().UTC()}
-	frame := ev.AppendJSON(nil)
-	msg := &parley.BusMessage{Kind: kind, RoomID: roomID, Frame: frame, UserID: userID}
-	if err := s.Bus.Publish(ctx, msg); err != nil {
-		return "", fmt.Errorf("publish event: %w", err)
-	}
-	if s.ChatLog != nil {
-		rec := &parley.LogRecord{Room: room, Time: ev.SendTime, Type: parley.TypeEvent, Payload: frame}
-		if err := s.ChatLog.Record(ctx, rec); err != nil {
-			// The event reached the room; a failed log record must not
-			// make the caller retry it.
-			s.logger().ErrorContext(ctx, "record chat log", "room", roomID, "event", ev.ID, "error", err)
-		}
-	}
-	return ev.ID, nil
+	return room, nil
 }

@@ -86,6 +86,32 @@ func TestEvents(t *testing.T) {
 	}
 }
 
+// TestSystemEventsNoReason: without a reason, aws:DELETE_MESSAGE and
+// aws:DISCONNECT_USER carry no Reason attribute at all (not "Reason":""),
+// as the messaging actions send them.
+func TestSystemEventsNoReason(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	room := e.mustCreateRoom(t, nil)
+	bus := e.subscribe(t, *room.Id)
+	if _, err := e.client.DeleteMessage(ctx, &ivschat.DeleteMessageInput{RoomIdentifier: room.Arn, Id: aws.String("M2YcHkgffEvU")}); err != nil {
+		t.Fatalf("DeleteMessage: %v", err)
+	}
+	if _, err := e.client.DisconnectUser(ctx, &ivschat.DisconnectUserInput{RoomIdentifier: room.Arn, UserId: aws.String("u1")}); err != nil {
+		t.Fatalf("DisconnectUser: %v", err)
+	}
+	msgs := bus.wait(t, 2)
+	want := []map[string]string{
+		{"MessageID": "M2YcHkgffEvU", "MessageId": "M2YcHkgffEvU"},
+		{"UserId": "u1"},
+	}
+	for i, m := range msgs {
+		if diff := cmp.Diff(want[i], decodeFrame(t, m.Frame).Attributes); diff != "" {
+			t.Errorf("event %d Attributes (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
 // ifID ignores Id for the frames whose id the test cannot know.
 func ifID(i int, unknown ...int) []string {
 	for _, u := range unknown {

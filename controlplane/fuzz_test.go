@@ -37,7 +37,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, arn, rawQuery string) {
 		query, _ := url.ParseQuery(rawQuery)
 		for _, name := range names {
-			in, err := decodeInput(s, name, &request{body: body, arn: arn, query: query})
+			in, err := operations[name].decode(s, &request{body: body, arn: arn, query: query})
 			if err == nil {
 				if in == nil {
 					t.Fatalf("%s: nil input and nil error", name)

@@ -3,6 +3,7 @@ package controlplane_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/bus/inmem"
 	"github.com/parleychat/parley/controlplane"
+	"github.com/parleychat/parley/internal/poll"
 	"github.com/parleychat/parley/store/sqlite"
 	"github.com/parleychat/parley/token"
 )
@@ -148,19 +150,14 @@ type collector struct {
 // wait polls until n messages arrived and returns them.
 func (c *collector) wait(t *testing.T, n int) []*parley.BusMessage {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	var got []*parley.BusMessage
+	poll.Until(t, fmt.Sprintf("%d bus messages", n), func() bool {
 		c.mu.Lock()
-		got := append([]*parley.BusMessage(nil), c.msgs...)
-		c.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d bus messages, want %d", len(got), n)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for a condition
-	}
+		defer c.mu.Unlock()
+		got = append(got[:0], c.msgs...)
+		return len(got) >= n
+	})
+	return got
 }
 
 // as asserts that err is of type T and returns it.

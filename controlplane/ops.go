@@ -43,17 +43,6 @@ func op[In any](decode func(*Server, *request) (*In, error), run func(*Server, c
 	}
 }
 
-// decodeInput decodes and validates the input of operation name. It returns
-// a pointer to the operation's input struct or a *parley.Error.
-func decodeInput(s *Server, name string, req *request) (any, error) {
-	o, ok := operations[name]
-	if !ok {
-		return nil, &parley.Error{Code: parley.ValidationException, Reason: parley.ReasonUnknownOperation,
-			Message: "unknown operation " + name}
-	}
-	return o.decode(s, req)
-}
-
 // resolve returns the bare ID of an ARN that names a resource of type
 // resource in this server's region and account, and ResourceNotFound
 // otherwise.

@@ -197,12 +197,9 @@ func (s *Server) updateRoom(ctx context.Context, in *roomInput) (any, error) {
 	if next := cur.UpdateTime.Add(time.Millisecond); now.Before(next) {
 		now = next
 	}
-	r, err := s.Store.UpdateRoom(ctx, id, upd, now)
+	r, err := s.events.UpdateRoom(ctx, id, upd, now)
 	if err != nil {
-		return nil, fmt.Errorf("update room: %w", err)
-	}
-	if err := s.Bus.Publish(ctx, &parley.BusMessage{Kind: parley.RoomUpdated, RoomID: id, Room: r}); err != nil {
-		return nil, fmt.Errorf("publish room update: %w", err)
+		return nil, err
 	}
 	return roomResponse(r), nil
 }
@@ -229,11 +226,8 @@ func (s *Server) deleteRoom(ctx context.Context, in *identifierInput) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.DeleteRoom(ctx, id); err != nil {
-		return nil, fmt.Errorf("delete room: %w", err)
-	}
-	if err := s.Bus.Publish(ctx, &parley.BusMessage{Kind: parley.RoomDeleted, RoomID: id}); err != nil {
-		return nil, fmt.Errorf("publish room deletion: %w", err)
+	if err := s.events.DeleteRoom(ctx, id); err != nil {
+		return nil, err
 	}
 	return noContent{}, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/roomevent"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -92,6 +93,7 @@ type Server struct {
 	PaginationKey []byte
 
 	initOnce sync.Once
+	events   *roomevent.Service
 	metrics  *metrics
 	pageKey  []byte
 }
@@ -139,6 +141,7 @@ type resourceScoped interface{ resourceARN() string }
 
 func (s *Server) init() {
 	s.initOnce.Do(func() {
+		s.events = &roomevent.Service{Store: s.Store, Bus: s.Bus, ChatLog: s.ChatLog, Logger: s.Logger, Now: s.Now}
 		s.pageKey = s.PaginationKey
 		if len(s.pageKey) == 0 {
 			s.pageKey = randomKey()

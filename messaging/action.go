@@ -3,7 +3,6 @@ package messaging
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -40,7 +39,7 @@ func deref(s *string) string {
 // only, as an ERROR frame; the connection stays open.
 func (c *conn) handle(data []byte) {
 	c.mu.Lock()
-	closing := c.reason != 0
+	closing := c.state != stateOpen
 	c.mu.Unlock()
 	if closing { // requests that cross our close frame are dropped
 		return
@@ -121,7 +120,7 @@ func (c *conn) sendMessage(rid string, req *request) error {
 	if req.Content == nil {
 		return parley.FieldErrorf("Content", "is required")
 	}
-	room := c.hroom.Settings()
+	room := c.room.Settings()
 	maxLen := orDefault(room.MaximumMessageLength, parley.DefaultMaximumMessageLength)
 	if n := utf8.RuneCountInString(*req.Content); n > maxLen {
 		return parley.FieldErrorf("Content", "is %d characters long; this room allows at most %d", n, maxLen)
@@ -137,13 +136,11 @@ func (c *conn) sendMessage(rid string, req *request) error {
 	if err != nil {
 		return err
 	}
-	now := c.srv.now().UTC()
-	msg := parley.Message{
-		ID: id, RequestID: rid, Attributes: attrs, Content: content, SendTime: now,
+	msg := &parley.Message{
+		ID: id, RequestID: rid, Attributes: attrs, Content: content, SendTime: c.srv.now().UTC(),
 		Sender: parley.Sender{UserID: c.token.UserID, Attributes: c.token.Attributes},
 	}
-	frame := msg.AppendJSON(make([]byte, 0, 256+len(rid)+len(content)+2*parley.AttributesSize(attrs)))
-	return c.publish(&parley.BusMessage{Kind: parley.Broadcast, RoomID: c.token.RoomID, Frame: frame}, parley.TypeMessage, now)
+	return c.srv.events.SendMessage(c.ctx, c.room.Settings(), msg)
 }
 
 func (c *conn) deleteMessage(rid string, req *request) error {
@@ -160,12 +157,8 @@ func (c *conn) deleteMessage(rid string, req *request) error {
 	if err != nil {
 		return err
 	}
-	// MessageID is the key the JS SDK reads; MessageId the documented one.
-	attrs := map[string]string{"MessageID": *req.ID, "MessageId": *req.ID}
-	if reason != "" {
-		attrs["Reason"] = reason
-	}
-	return c.publishEvent(parley.Broadcast, rid, parley.EventDeleteMessage, attrs, "")
+	_, err = c.srv.events.DeleteMessage(c.ctx, c.room.Settings(), rid, *req.ID, reason)
+	return err
 }
 
 func (c *conn) disconnectUser(rid string, req *request) error {
@@ -183,34 +176,8 @@ func (c *conn) disconnectUser(rid string, req *request) error {
 	if err != nil {
 		return err
 	}
-	attrs := map[string]string{"UserId": user}
-	if reason != "" {
-		attrs["Reason"] = reason
-	}
-	return c.publishEvent(parley.DisconnectUser, rid, parley.EventDisconnectUser, attrs, user)
-}
-
-// publishEvent serialises an EVENT once and publishes it as kind.
-func (c *conn) publishEvent(kind parley.BusKind, rid, name string, attrs map[string]string, user string) error {
-	now := c.srv.now().UTC()
-	ev := parley.Event{ID: parley.NewID(), RequestID: rid, EventName: name, Attributes: attrs, SendTime: now}
-	frame := ev.AppendJSON(make([]byte, 0, 192+len(rid)+2*parley.AttributesSize(attrs)))
-	m := &parley.BusMessage{Kind: kind, RoomID: c.token.RoomID, Frame: frame, UserID: user}
-	return c.publish(m, parley.TypeEvent, now)
-}
-
-// publish puts m on the bus, then hands its frame to chat logging.
-func (c *conn) publish(m *parley.BusMessage, typ string, at time.Time) error {
-	if err := c.srv.Bus.Publish(c.ctx, m); err != nil {
-		return fmt.Errorf("publish to room %s: %w", m.RoomID, err)
-	}
-	if cl := c.srv.ChatLog; cl != nil {
-		rec := &parley.LogRecord{Room: c.hroom.Settings(), Time: at, Type: typ, Payload: m.Frame}
-		if err := cl.Record(c.ctx, rec); err != nil {
-			c.srv.logger().Warn("chat log record", "room", m.RoomID, "err", err)
-		}
-	}
-	return nil
+	_, err = c.srv.events.DisconnectUser(c.ctx, c.room.Settings(), rid, user, reason)
+	return err
 }
 
 // allowConn counts one request against the connection's rate, in windows

@@ -173,3 +173,18 @@ func TestDeleteMessage(t *testing.T) {
 		t.Fatalf("chat log record %+v", rec)
 	}
 }
+
+// TestSystemEventsNoReason: DELETE_MESSAGE and DISCONNECT_USER without a
+// Reason send events without a Reason attribute, as the control plane does.
+func TestSystemEventsNoReason(t *testing.T) {
+	e := newEnv(t, nil)
+	mod := e.connect(t, tokenOpts{user: "mod", caps: allCaps})
+	mod.send(map[string]any{"Action": "DELETE_MESSAGE", "RequestId": "d", "Id": "M2YcHkgffEvU"})
+	if got := mod.read(); !cmp.Equal(got.Attributes, map[string]string{"MessageID": "M2YcHkgffEvU", "MessageId": "M2YcHkgffEvU"}) {
+		t.Fatalf("aws:DELETE_MESSAGE without Reason: %s", got.Raw)
+	}
+	mod.send(map[string]any{"Action": "DISCONNECT_USER", "RequestId": "k", "UserId": "someone"})
+	if got := mod.read(); got.EventName != parley.EventDisconnectUser || !cmp.Equal(got.Attributes, map[string]string{"UserId": "someone"}) {
+		t.Fatalf("aws:DISCONNECT_USER without Reason: %s", got.Raw)
+	}
+}

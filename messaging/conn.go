@@ -12,14 +12,6 @@ import (
 	"github.com/parleychat/parley/hub"
 )
 
-// Close reasons of the messaging side, beyond the hub's.
-const (
-	closeSessionExpired hub.CloseReason = 100 + iota
-	closeShutdown
-	closeByPeer   // the client sent a close frame
-	closeProtocol // the client broke RFC 6455
-)
-
 // conn is one client connection. An idle connection has no goroutine and
 // no buffer: its bytes are read when the socket is readable (readEvent, or
 // readLoop where there is no poller), and its writes are made by the
@@ -27,33 +19,35 @@ const (
 // writer goroutine of its own (writeLoop) where raw writes are not
 // available.
 type conn struct {
-	srv   *Server
-	id    string
-	token *parley.ChatToken
-	ip    string
-	room  *parley.Room // as loaded at the handshake; hub.Room has the live one
+	srv    *Server
+	id     string
+	token  *parley.ChatToken
+	ip     string
+	loaded *parley.Room // the room as the handshake loaded it, handed to the hub by join
+	room   *hub.Room    // the room's live settings and connections; set by join
+	ctx    context.Context
+	stop   context.CancelFunc
 
-	nc    net.Conn   // set by start
-	wr    *rawWriter // nc's, for the write pool; nil: write on goroutines
-	rd    reader     // how bytes are read; set by start
-	hroom *hub.Room
-	ctx   context.Context
-	stop  context.CancelFunc
+	nc net.Conn   // set by start
+	wr *rawWriter // nc's, for the write pool; nil: write on goroutines
+	rd reader     // how bytes are read; set by start
 
 	lastRead atomic.Int64 // monotonic nanoseconds (since epoch) of the last bytes read
 
-	mu        sync.Mutex
-	queue     [][]byte
-	inflight  int    // frames taken by the writer, not yet written
-	writing   bool   // the writer role is held: queued in the write pool, or a writer goroutine runs
-	ping      bool   // the writer should send a ping
-	pong      []byte // payload of a pong the writer should send
-	reason    hub.CloseReason
-	closeCode int            // close frame to send; 0: none
-	closeSent bool           // the close frame was written: nothing more is
-	hangup    bool           // drop the connection once the close frame is written
-	done      bool           // finished: nothing more is read or written
-	timers    [3]*time.Timer // ping, session expiry, close grace
+	mu       sync.Mutex
+	queue    [][]byte
+	inflight int    // frames taken by the writer, not yet written
+	writing  bool   // the writer role is held: queued in the write pool, or a writer goroutine runs
+	ping     bool   // the writer should send a ping
+	pong     []byte // payload of a pong the writer should send
+
+	state     closeState
+	reason    hub.CloseReason // why the connection is closing; 0 while open
+	closeCode int             // the close frame to send, from stateClosing on
+
+	pingTimer   *time.Timer // sends pings and drops a silent peer
+	expiryTimer *time.Timer // ends the session at the token's SessionExpiry
+	graceTimer  *time.Timer // ends a clean close the client does not answer
 
 	wdl time.Time // the write deadline set; writer-only (one at a time)
 
@@ -67,7 +61,7 @@ type conn struct {
 var epoch = time.Now()
 
 func newConn(s *Server, tok *parley.ChatToken, room *parley.Room, ip string) *conn {
-	c := &conn{srv: s, id: parley.NewID(), token: tok, ip: ip, room: room}
+	c := &conn{srv: s, id: parley.NewID(), token: tok, ip: ip, loaded: room}
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	limit := int64(s.maxFrameSize())
 	c.fp.softLimit, c.fp.hardLimit = limit, max(1<<20, 4*limit)
@@ -82,7 +76,7 @@ func (c *conn) UserID() string { return c.token.UserID }
 func (c *conn) Enqueue(frame []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.reason != 0 || c.done {
+	if c.state != stateOpen {
 		return true
 	}
 	if len(c.queue)+c.inflight >= orDefault(c.srv.QueueSize, defaultQueueSize) {
@@ -104,65 +98,39 @@ func (c *conn) send(frame []byte) {
 	}
 }
 
-// Close implements hub.Conn. A slow consumer is dropped at once (its client
-// reconnects); every other reason queues its last frame, if any, and a
-// close frame 1000 behind what is already queued, so the client sees a
-// clean close.
+// Close implements hub.Conn, as closeReasons says: a dropped connection
+// ends at once (its client reconnects); any other queues its last frame,
+// if any, and a close frame 1000 behind what is already queued, so the
+// client sees a clean close.
 func (c *conn) Close(reason hub.CloseReason) {
+	spec := closeReasons[reason]
 	c.mu.Lock()
-	if c.reason != 0 || c.done {
+	if c.state != stateOpen {
 		c.mu.Unlock()
 		return
 	}
 	c.reason = reason
-	if reason == hub.CloseSlowConsumer {
-		c.queue = nil
+	if spec.drop {
+		ended := c.endLocked()
 		c.mu.Unlock()
 		c.srv.logger().Info("closing slow consumer", "conn", c.id, "room", c.token.RoomID, "user", c.token.UserID)
-		c.finish()
+		if ended {
+			c.release()
+		}
 		return
 	}
-	if f, code := lastFrame(reason); f != nil {
+	if spec.last != nil {
+		f, code := errorFrame("", spec.last)
 		c.queue = append(c.queue, f)
 		c.srv.metrics.errors.WithLabelValues(codeLabel(code)).Inc()
 	}
-	c.closeCode = closeNormal
+	c.state, c.closeCode = stateClosing, closeNormal
 	c.startWriterLocked()
 	c.mu.Unlock()
 }
 
-// lastFrame is the frame sent before a clean close for reason.
-func lastFrame(reason hub.CloseReason) ([]byte, int) {
-	var err error
-	switch reason {
-	case hub.CloseRoomDeleted:
-		err = parley.Errorf(parley.ResourceNotFoundException, "Room deleted")
-	case closeSessionExpired:
-		err = parley.Errorf(parley.Unauthorized, "Session expired")
-	case closeShutdown:
-		err = parley.Errorf(parley.Unauthorized, "Server is shutting down, reconnect")
-	default:
-		return nil, 0
-	}
-	return errorFrame("", err)
-}
-
-func closeText(reason hub.CloseReason) string {
-	switch reason {
-	case hub.CloseDisconnected:
-		return "disconnected"
-	case hub.CloseRoomDeleted:
-		return "room deleted"
-	case closeSessionExpired:
-		return "session expired"
-	case closeShutdown:
-		return "server shutting down"
-	}
-	return ""
-}
-
 func (c *conn) startWriterLocked() {
-	if c.writing || c.done || c.nc == nil {
+	if c.writing || c.state == stateDone || c.nc == nil {
 		return
 	}
 	c.writing = true
@@ -195,7 +163,7 @@ func (c *conn) writeLoop() {
 		}
 		c.srv.metrics.countDelivered(b.frames)
 		if b.closeCode != 0 {
-			c.closeWritten()
+			c.closeWritten(b.hangup)
 		}
 		clear(b.frames)
 		spare = b.frames
@@ -221,12 +189,12 @@ func (c *conn) takeBatch(spare [][]byte) (batch, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inflight = 0
-	if c.closeSent { // nothing may follow a close frame
+	if c.state == stateCloseSent { // nothing may follow a close frame
 		clear(c.queue)
 		c.queue, c.ping, c.pong = c.queue[:0], false, nil
 	}
-	closing := c.closeCode != 0 && !c.closeSent
-	if c.done || (len(c.queue) == 0 && !c.ping && c.pong == nil && !closing) {
+	closing := c.state == stateClosing || c.state == stateHangingUp
+	if c.state == stateDone || (len(c.queue) == 0 && !c.ping && c.pong == nil && !closing) {
 		// An idle connection keeps no queue: both slices go back to the pool.
 		putQueue(spare)
 		putQueue(c.queue)
@@ -236,8 +204,9 @@ func (c *conn) takeBatch(spare [][]byte) (batch, bool) {
 	b := batch{frames: c.queue, ping: c.ping, pong: c.pong}
 	c.queue, c.ping, c.pong = spare[:0], false, nil
 	if closing {
-		b.closeCode, b.closeText = c.closeCode, closeText(c.reason)
-		c.closeSent = true
+		b.closeCode, b.closeText = c.closeCode, closeReasons[c.reason].text
+		b.hangup = c.state == stateHangingUp
+		c.state = stateCloseSent
 	}
 	c.inflight = len(b.frames)
 	return b, true
@@ -263,13 +232,14 @@ func putQueue(q [][]byte) {
 }
 
 // closeWritten runs once the close frame is written: the connection is
-// dropped at once when the client closed first or broke the protocol, and
-// otherwise after the client's close frame or closeGrace.
-func (c *conn) closeWritten() {
+// dropped at once when hangup says so (the client closed first or broke
+// the protocol), and otherwise after the client's close frame or
+// closeGrace.
+func (c *conn) closeWritten(hangup bool) {
 	c.mu.Lock()
-	hangup := c.hangup || c.done
+	hangup = hangup || c.state == stateDone
 	if !hangup {
-		c.timers[2] = time.AfterFunc(closeGrace, c.finish)
+		c.graceTimer = time.AfterFunc(closeGrace, c.finish)
 	}
 	c.mu.Unlock()
 	if hangup {
@@ -288,17 +258,17 @@ const refreshTimeout = 10 * time.Second
 // The read outlives the client's request (its result serves every
 // connection of the room) but not refreshTimeout.
 func (c *conn) join(ctx context.Context) error {
-	r, refresh, err := c.srv.hub.Join(c.room, c)
+	r, refresh, err := c.srv.hub.Join(c.loaded, c)
 	if err != nil {
 		return err
 	}
-	c.hroom = r
+	c.room = r
 	if !refresh {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
-	room, err := c.srv.Store.FindRoom(ctx, c.room.ID)
+	room, err := c.srv.Store.FindRoom(ctx, c.loaded.ID)
 	switch {
 	case parley.ErrorCodeOf(err) == parley.ResourceNotFoundException:
 		r.Refresh(nil)
@@ -319,17 +289,17 @@ func (c *conn) start(nc net.Conn, rest []byte) {
 	c.lastRead.Store(int64(time.Since(epoch)))
 	wr := newRawWriter(nc)
 	c.mu.Lock()
-	c.nc, c.wr = nc, wr
-	if c.reason == hub.CloseSlowConsumer {
+	if c.state == stateDone { // dropped during the handshake
 		c.mu.Unlock()
-		c.finish()
+		nc.Close()
 		return
 	}
-	if len(c.queue) > 0 || c.closeCode != 0 { // queued during the handshake
+	c.nc, c.wr = nc, wr
+	if len(c.queue) > 0 || c.state != stateOpen { // queued during the handshake
 		c.startWriterLocked()
 	}
-	c.timers[0] = time.AfterFunc(ping, func() { c.onPing(ping) })
-	c.timers[1] = time.AfterFunc(c.token.SessionExpiry.Sub(s.now()), func() { c.Close(closeSessionExpired) })
+	c.pingTimer = time.AfterFunc(ping, func() { c.onPing(ping) })
+	c.expiryTimer = time.AfterFunc(c.token.SessionExpiry.Sub(s.now()), func() { c.Close(closeSessionExpired) })
 	c.mu.Unlock()
 	if len(rest) > 0 && !c.onData(rest) {
 		return
@@ -342,7 +312,7 @@ func (c *conn) setReader(r reader) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rd = r
-	return !c.done
+	return c.state != stateDone
 }
 
 // onPing drops a peer that has sent nothing for two intervals, or asks the
@@ -354,34 +324,53 @@ func (c *conn) onPing(every time.Duration) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done {
+	if c.state == stateDone {
 		return
 	}
 	c.ping = true
 	c.startWriterLocked()
-	c.timers[0].Reset(every)
+	c.pingTimer.Reset(every)
 }
 
 // finish ends the connection at once; it may be called more than once and
 // from anywhere but under c.mu.
 func (c *conn) finish() {
 	c.mu.Lock()
-	if c.done {
-		c.mu.Unlock()
-		return
+	ended := c.endLocked()
+	c.mu.Unlock()
+	if ended {
+		c.release()
 	}
-	c.done = true
+}
+
+// endLocked moves the connection to stateDone, dropping what is queued and
+// stopping its timers; false when it was done already. The caller must
+// then call release, without c.mu.
+func (c *conn) endLocked() bool {
+	if c.state == stateDone {
+		return false
+	}
+	c.state = stateDone
 	c.queue = nil
-	for _, t := range c.timers {
+	for _, t := range []*time.Timer{c.pingTimer, c.expiryTimer, c.graceTimer} {
 		if t != nil {
 			t.Stop()
 		}
 	}
+	return true
+}
+
+// release frees what an ended connection holds: its requests' context,
+// its place in the room, its reader, its socket, its count in the server.
+// nc and rd are read after stateDone: start and setReader set them only
+// before it.
+func (c *conn) release() {
+	c.mu.Lock()
 	nc, rd := c.nc, c.rd
 	c.mu.Unlock()
 	c.stop()
-	if c.hroom != nil {
-		c.srv.hub.Leave(c.hroom, c)
+	if c.room != nil {
+		c.srv.hub.Leave(c.room, c)
 	}
 	if rd != nil {
 		rd.stop()

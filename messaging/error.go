@@ -1,6 +1,11 @@
 package messaging
 
-import "github.com/parleychat/parley"
+import (
+	"errors"
+	"net/http"
+
+	"github.com/parleychat/parley"
+)
 
 // errorCode is the one translation of a parley.ErrorCode into the ErrorCode
 // number of an ERROR frame. Anything not listed is 500.
@@ -23,6 +28,28 @@ func errorCode(c parley.ErrorCode) int {
 	default:
 		return 500
 	}
+}
+
+// errDraining refuses a handshake while the server drains.
+var errDraining = errors.New("server is shutting down")
+
+// handshakeError is the translation of a refused handshake into the HTTP
+// status and plain-text body sent before the upgrade (the SDK cannot read
+// them; it retries with a new token). The status is the ERROR frame code of
+// errorCode, which follows HTTP: 401 for a bad, expired or used token, 404
+// for a missing room; 503 while draining; anything else is 500 and its
+// detail stays in the log.
+func handshakeError(err error) (status int, body string) {
+	if errors.Is(err, errDraining) {
+		return http.StatusServiceUnavailable, err.Error()
+	}
+	switch code := errorCode(parley.ErrorCodeOf(err)); code {
+	case http.StatusUnauthorized:
+		return code, parley.ErrorMessage(err)
+	case http.StatusNotFound:
+		return code, "chat room not found"
+	}
+	return http.StatusInternalServerError, "internal server error"
 }
 
 // errorFrame serialises err as an ERROR frame with a fresh Id, echoing

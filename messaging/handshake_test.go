@@ -98,7 +98,7 @@ func TestIsUpgrade(t *testing.T) {
 // joins: the bus message of that change reaches no one here, since no
 // connection of the room has subscribed yet.
 type racingStore struct {
-	parley.Store
+	messaging.Store
 	change func()
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -264,18 +263,6 @@ func (e *env) seal(t *testing.T, tok *parley.ChatToken) string {
 	return raw
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // metric returns the summed value of the named metric family.
 func (e *env) metric(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
@@ -305,5 +292,3 @@ func (e *env) metric(t *testing.T, name string, labels map[string]string) float6
 	}
 	return sum
 }
-
-var _ = http.StatusOK

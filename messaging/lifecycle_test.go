@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/poll"
 	"github.com/parleychat/parley/messaging"
 	"github.com/parleychat/parley/ratelimit"
 )
@@ -124,15 +125,54 @@ func TestKeepalive(t *testing.T) {
 	}()
 	// A client that never reads never answers and is dropped.
 	e.connect(t, tokenOpts{user: "dead"})
-	waitFor(t, "the dead peer to be dropped", func() bool {
+	poll.Until(t, "the dead peer to be dropped", func() bool {
 		return e.metric(t, "parley_ws_connections", nil) == 1
 	})
-	if got := e.metric(t, "parley_ws_connections", map[string]string{"room": e.room.ID}); got != 1 {
-		t.Fatalf("parley_ws_connections{room}=%v, want 1", got)
-	}
 	alive.send(map[string]any{"Action": "SEND_MESSAGE", "RequestId": "still", "Content": "here"})
 	if f, ok := <-frames; !ok || !strings.Contains(f, `"RequestId":"still"`) {
 		t.Fatalf("alive client: got %q, open=%v", f, ok)
+	}
+}
+
+// TestConnectionMetrics: parley_ws_connections is one total by default and
+// one series per room with PerRoomMetrics.
+func TestConnectionMetrics(t *testing.T) {
+	series := func(t *testing.T, e *env) map[string]float64 {
+		t.Helper()
+		mfs, err := e.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() != "parley_ws_connections" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				key := ""
+				for _, lp := range m.GetLabel() {
+					key += lp.GetName() + "=" + lp.GetValue()
+				}
+				got[key] = m.GetGauge().GetValue()
+			}
+		}
+		return got
+	}
+	for _, perRoom := range []bool{false, true} {
+		t.Run(fmt.Sprintf("PerRoom=%v", perRoom), func(t *testing.T) {
+			e := newEnv(t, func(s *messaging.Server) { s.PerRoomMetrics = perRoom })
+			other := e.createRoom(t, func(*parley.Room) {})
+			e.connect(t, tokenOpts{user: "a"})
+			e.connect(t, tokenOpts{user: "b"})
+			e.connect(t, tokenOpts{room: other, user: "c"})
+			want := map[string]float64{"": 3}
+			if perRoom {
+				want = map[string]float64{"room=" + e.room.ID: 2, "room=" + other.ID: 1}
+			}
+			if diff := cmp.Diff(want, series(t, e)); diff != "" {
+				t.Fatalf("parley_ws_connections series (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -225,7 +265,7 @@ func TestSlowConsumer(t *testing.T) {
 			t.Fatalf("fast got %q, want %q", f.RequestID, rid)
 		}
 	}
-	waitFor(t, "one connection left", func() bool { return e.metric(t, "parley_ws_connections", nil) == 1 })
+	poll.Until(t, "one connection left", func() bool { return e.metric(t, "parley_ws_connections", nil) == 1 })
 }
 
 // TestFanOut: 1,000 connections in one room each receive every message of

@@ -17,15 +17,15 @@ type metrics struct {
 	delivered *prometheus.CounterVec
 	errors    *prometheus.CounterVec
 	slow      prometheus.CounterFunc
+	fallbacks *prometheus.CounterVec
 
 	// Children resolved once: counting a delivery costs no label lookup.
 	deliveredMessage, deliveredEvent, deliveredError prometheus.Counter
 }
 
-func newMetrics(h *hub.Hub) *metrics {
+func newMetrics(h *hub.Hub, perRoom bool) *metrics {
 	m := &metrics{
-		conns: &connsCollector{hub: h, desc: prometheus.NewDesc("parley_ws_connections",
-			"Open messaging WebSocket connections on this node, per room.", []string{"room"}, nil)},
+		conns: newConnsCollector(h, perRoom),
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_ws_frames_delivered_total",
 			Help: "Frames written to messaging clients, by frame type.",
@@ -38,6 +38,10 @@ func newMetrics(h *hub.Hub) *metrics {
 			Name: "parley_ws_slow_consumer_closes_total",
 			Help: "Connections closed because their send queue was full.",
 		}, func() float64 { return float64(h.SlowConsumerCloses()) }),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_review_fallbacks_total",
+			Help: "Messages whose review failed and got the room's fallbackResult, by result.",
+		}, []string{"result"}),
 	}
 	m.deliveredMessage = m.delivered.WithLabelValues(parley.TypeMessage)
 	m.deliveredEvent = m.delivered.WithLabelValues(parley.TypeEvent)
@@ -47,7 +51,7 @@ func newMetrics(h *hub.Hub) *metrics {
 
 func (m *metrics) register(r prometheus.Registerer) error {
 	var errs []error
-	for _, c := range []prometheus.Collector{m.conns, m.delivered, m.errors, m.slow} {
+	for _, c := range []prometheus.Collector{m.conns, m.delivered, m.errors, m.slow, m.fallbacks} {
 		errs = append(errs, r.Register(c))
 	}
 	return errors.Join(errs...)
@@ -82,18 +86,47 @@ func (m *metrics) countDelivered(frames [][]byte) {
 	}
 }
 
+// countFallback counts one message that got its room's fallbackResult
+// after a failed review: DENY when deny, ALLOW otherwise.
+func (m *metrics) countFallback(deny bool) {
+	result := "allow"
+	if deny {
+		result = "deny"
+	}
+	m.fallbacks.WithLabelValues(result).Inc()
+}
+
 func codeLabel(code int) string { return strconv.Itoa(code) }
 
-// connsCollector reports the hub's connections per room when scraped, so a
-// room's series disappears when its last local connection ends.
+// connsCollector reports the hub's connections when scraped: their total,
+// or with perRoom one series per room, which disappears when the room's
+// last local connection ends.
 type connsCollector struct {
-	hub  *hub.Hub
-	desc *prometheus.Desc
+	hub     *hub.Hub
+	perRoom bool
+	desc    *prometheus.Desc
+}
+
+func newConnsCollector(h *hub.Hub, perRoom bool) *connsCollector {
+	const name = "parley_ws_connections"
+	c := &connsCollector{hub: h, perRoom: perRoom}
+	if perRoom {
+		c.desc = prometheus.NewDesc(name, "Open messaging WebSocket connections on this node, per room.", []string{"room"}, nil)
+	} else {
+		c.desc = prometheus.NewDesc(name, "Open messaging WebSocket connections on this node.", nil, nil)
+	}
+	return c
 }
 
 func (c *connsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *connsCollector) Collect(ch chan<- prometheus.Metric) {
+	if !c.perRoom {
+		total := 0
+		c.hub.Rooms(func(_ string, n int) { total += n })
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(total))
+		return
+	}
 	type row struct {
 		room string
 		n    int

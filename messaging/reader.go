@@ -68,12 +68,12 @@ func (c *conn) onData(b []byte) bool {
 // failConnection sends a close frame with code and drops the connection.
 func (c *conn) failConnection(code int) {
 	c.mu.Lock()
-	if c.closeSent || c.done {
+	if c.state == stateCloseSent || c.state == stateDone {
 		c.mu.Unlock()
 		c.finish()
 		return
 	}
-	c.reason, c.queue, c.closeCode, c.hangup = closeProtocol, nil, code, true
+	c.reason, c.queue, c.closeCode, c.state = closeProtocol, nil, code, stateHangingUp
 	c.startWriterLocked()
 	c.mu.Unlock()
 }
@@ -107,15 +107,15 @@ func (c *conn) pongFrame() {}
 // unless ours was sent, and the connection is dropped.
 func (c *conn) closed(code int) {
 	c.mu.Lock()
-	if c.closeSent || c.done {
+	if c.state == stateCloseSent || c.state == stateDone {
 		c.mu.Unlock()
 		c.finish()
 		return
 	}
-	c.hangup = true
-	if c.closeCode == 0 {
+	if c.state == stateOpen {
 		c.reason, c.queue, c.closeCode = closeByPeer, nil, code
 	}
+	c.state = stateHangingUp
 	c.startWriterLocked()
 	c.mu.Unlock()
 }

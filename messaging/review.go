@@ -23,10 +23,9 @@ func (c *conn) review(room *parley.Room, id, content string, attrs map[string]st
 	if err != nil {
 		c.srv.logger().Warn("message review failed; applying fallbackResult",
 			"room", room.ID, "handler", h.URI, "fallback", h.FallbackResult, "err", err)
-		if c.srv.Reviewer != nil {
-			c.srv.Reviewer.RecordFallback(h.FallbackResult)
-		}
-		if h.FallbackResult == parley.FallbackDeny {
+		deny := h.FallbackResult == parley.FallbackDeny
+		c.srv.metrics.countFallback(deny)
+		if deny {
 			return "", nil, errDenied
 		}
 		return content, attrs, nil
@@ -59,8 +58,6 @@ func (c *conn) askReviewer(room *parley.Room, uri, id, content string, attrs map
 		RoomARN:    room.ARN,
 		Attributes: orEmpty(attrs),
 		Sender:     parley.ReviewSender{Attributes: orEmpty(c.token.Attributes), UserID: c.token.UserID, IP: c.ip},
-
-		MaxContentLength: maxLen,
 	}
 	resp, err := s.Reviewer.Review(ctx, uri, req)
 	if err == nil {

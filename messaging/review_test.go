@@ -14,25 +14,9 @@ import (
 
 // fakeReviewer answers by handler URI.
 type fakeReviewer struct {
-	mu        sync.Mutex
-	handlers  map[string]func(context.Context, *parley.ReviewRequest) (*parley.ReviewResponse, error)
-	last      *parley.ReviewRequest
-	fallbacks map[parley.FallbackResult]int
-}
-
-func (r *fakeReviewer) RecordFallback(result parley.FallbackResult) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fallbacks == nil {
-		r.fallbacks = map[parley.FallbackResult]int{}
-	}
-	r.fallbacks[result]++
-}
-
-func (r *fakeReviewer) fallbackCount(result parley.FallbackResult) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fallbacks[result]
+	mu       sync.Mutex
+	handlers map[string]func(context.Context, *parley.ReviewRequest) (*parley.ReviewResponse, error)
+	last     *parley.ReviewRequest
 }
 
 func (r *fakeReviewer) Review(ctx context.Context, uri string, req *parley.ReviewRequest) (*parley.ReviewResponse, error) {
@@ -97,8 +81,7 @@ func TestReview(t *testing.T) {
 		got := rv.last
 		rv.mu.Unlock()
 		want := &parley.ReviewRequest{Content: "dirty", MessageID: f.ID, RoomARN: room.ARN, Attributes: map[string]string{"a": "b"},
-			Sender:           parley.ReviewSender{Attributes: map[string]string{"name": "U"}, UserID: "u", IP: "127.0.0.1"},
-			MaxContentLength: parley.DefaultMaximumMessageLength}
+			Sender: parley.ReviewSender{Attributes: map[string]string{"name": "U"}, UserID: "u", IP: "127.0.0.1"}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("ReviewRequest (-want +got):\n%s", diff)
 		}
@@ -119,10 +102,13 @@ func TestReview(t *testing.T) {
 		{"ErrorFallbackAllow", "failing", parley.FallbackAllow, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := rv.fallbackCount(tc.fb)
+			fallbacks := func() float64 {
+				return e.metric(t, "parley_review_fallbacks_total", map[string]string{"result": strings.ToLower(string(tc.fb))})
+			}
+			before := fallbacks()
 			_, f := send(t, roomWith(tc.uri, tc.fb), "original", nil)
-			if got := rv.fallbackCount(tc.fb) - before; tc.fallback != (got == 1) || got > 1 {
-				t.Fatalf("fallbacks recorded=%d, want fallback=%v", got, tc.fallback)
+			if got := fallbacks() - before; tc.fallback != (got == 1) || got > 1 {
+				t.Fatalf("fallbacks recorded=%v, want fallback=%v", got, tc.fallback)
 			}
 			switch {
 			case tc.deliver && (f.Type != parley.TypeMessage || f.Content != "original"):

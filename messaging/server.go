@@ -22,8 +22,20 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/hub"
+	"github.com/parleychat/parley/roomevent"
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// Store is what the messaging side needs of the parley.Store: the room a
+// token names, and the single-use record of tokens.
+type Store interface {
+	// FindRoom returns the room with the bare ID id, or
+	// ResourceNotFoundException.
+	FindRoom(ctx context.Context, id string) (*parley.Room, error)
+	// UseToken records that the chat token tokenID was used; it returns
+	// ConflictException when it was used before.
+	UseToken(ctx context.Context, tokenID string, expiresAt time.Time) error
+}
 
 // TokenOpener opens sealed chat tokens.
 type TokenOpener interface {
@@ -35,8 +47,8 @@ type TokenOpener interface {
 // Server is the messaging WebSocket endpoint. Set the fields, then use it
 // as an http.Handler; the zero value of each optional field is documented.
 type Server struct {
-	// Store loads rooms (FindRoom) and records used tokens (UseToken).
-	Store parley.Store
+	// Store loads rooms and records used tokens.
+	Store Store
 	// Bus carries room traffic between nodes.
 	Bus parley.Bus
 	// Tokens opens the chat tokens offered at the handshake.
@@ -74,11 +86,16 @@ type Server struct {
 	Logger *slog.Logger
 	// Registerer receives the metrics. Nil: no metrics.
 	Registerer prometheus.Registerer
+	// PerRoomMetrics labels parley_ws_connections by room, one series per
+	// room with local connections. False (the default) reports the node's
+	// total only, which a cluster with many rooms can afford.
+	PerRoomMetrics bool
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 
 	once    sync.Once
 	hub     *hub.Hub
+	events  *roomevent.Service
 	metrics *metrics
 
 	mu       sync.Mutex
@@ -109,8 +126,9 @@ const (
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.hub = hub.New(s.Bus)
+		s.events = &roomevent.Service{Bus: s.Bus, ChatLog: s.ChatLog, Logger: s.Logger, Now: s.Now}
 		s.conns = make(map[*conn]struct{})
-		s.metrics = newMetrics(s.hub)
+		s.metrics = newMetrics(s.hub, s.PerRoomMetrics)
 		if s.Registerer != nil {
 			if err := s.metrics.register(s.Registerer); err != nil {
 				s.logger().Warn("messaging metrics not registered", "err", err)
@@ -169,7 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, tok, room, err := s.admit(r)
 	if err != nil {
-		status, msg := handshakeStatus(err)
+		status, msg := handshakeError(err)
 		if status == http.StatusInternalServerError {
 			s.logger().Error("messaging handshake", "err", err)
 		}
@@ -178,12 +196,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(s, tok, room, remoteIP(r))
 	if !s.track(c) {
-		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+		status, msg := handshakeError(errDraining)
+		http.Error(w, msg, status)
 		return
 	}
 	if err := c.join(r.Context()); err != nil {
 		c.finish()
-		status, msg := handshakeStatus(err)
+		status, msg := handshakeError(err)
 		if status == http.StatusInternalServerError {
 			s.logger().Error("messaging handshake", "err", fmt.Errorf("join room %s: %w", room.ID, err))
 		}
@@ -241,17 +260,6 @@ func (s *Server) admit(r *http.Request) (string, *parley.ChatToken, *parley.Room
 		return "", nil, nil, err
 	}
 	return raw, tok, room, nil
-}
-
-func handshakeStatus(err error) (int, string) {
-	switch parley.ErrorCodeOf(err) {
-	case parley.Unauthorized:
-		return http.StatusUnauthorized, parley.ErrorMessage(err)
-	case parley.ResourceNotFoundException:
-		return http.StatusNotFound, "chat room not found"
-	default:
-		return http.StatusInternalServerError, "internal server error"
-	}
 }
 
 func remoteIP(r *http.Request) string {

@@ -60,6 +60,7 @@ type batch struct {
 	ping      bool
 	closeCode int // 0: no close frame
 	closeText string
+	hangup    bool // drop the connection once the close frame is written
 }
 
 // writeBatch writes b to nc with one system call, first setting deadline

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/poll"
 	"github.com/parleychat/parley/messaging"
 )
 
@@ -180,7 +181,7 @@ func TestWireProtocolErrors(t *testing.T) {
 				c.readClose(tc.code)
 			})
 		}
-		waitFor(t, "every connection to end", func() bool { return e.metric(t, "parley_ws_connections", nil) == 0 })
+		poll.Until(t, "every connection to end", func() bool { return e.metric(t, "parley_ws_connections", nil) == 0 })
 	})
 }
 
@@ -197,7 +198,7 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	for i := range n {
 		e.connect(t, tokenOpts{user: fmt.Sprint("idle-", i)})
 	}
-	waitFor(t, "the handshake goroutines to end", func() bool { return runtime.NumGoroutine() < before+n/10 })
+	poll.Until(t, "the handshake goroutines to end", func() bool { return runtime.NumGoroutine() < before+n/10 })
 	if got := e.metric(t, "parley_ws_connections", nil); got != n+1 {
 		t.Fatalf("%v connections, want %d", got, n+1)
 	}

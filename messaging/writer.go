@@ -148,7 +148,7 @@ func (c *conn) writeBlocked(p *writePool, b batch, bp *[]byte, off int) {
 func (c *conn) wrote(b *batch) {
 	c.srv.metrics.countDelivered(b.frames)
 	if b.closeCode != 0 {
-		c.closeWritten()
+		c.closeWritten(b.hangup)
 	}
 	clear(b.frames)
 	putQueue(b.frames)

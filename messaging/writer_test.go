@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/poll"
 )
 
 // poolConn returns a connection of s that writes through the write pool
@@ -75,17 +76,11 @@ func TestWritePoolBlockedSocket(t *testing.T) {
 			t.Fatalf("frame %d: got %q first", i, payload[:6])
 		}
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+	poll.Until(t, "the writer role to be released", func() bool {
 		c.mu.Lock()
-		writing := c.writing
-		c.mu.Unlock()
-		if !writing {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the writer role was not released")
-		}
-	}
+		defer c.mu.Unlock()
+		return !c.writing
+	})
 	if c.wdl.IsZero() {
 		t.Fatal("no write was handed to a blocking write with a deadline")
 	}

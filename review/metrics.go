@@ -19,7 +19,6 @@ const (
 
 type metrics struct {
 	invocations *prometheus.CounterVec
-	fallbacks   *prometheus.CounterVec
 	duration    prometheus.Histogram
 }
 
@@ -29,10 +28,6 @@ func (inv *Invoker) init() {
 			Name: "parley_review_invocations_total",
 			Help: "Message review handler invocations by outcome.",
 		}, []string{"outcome"}),
-		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "parley_review_fallbacks_total",
-			Help: "Messages whose review failed and got the room's fallbackResult.",
-		}, []string{"result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "parley_review_duration_seconds",
 			Help:    "Time spent waiting for message review handlers.",
@@ -41,7 +36,6 @@ func (inv *Invoker) init() {
 	}
 	if inv.Registerer != nil {
 		m.invocations = register(inv.Registerer, m.invocations)
-		m.fallbacks = register(inv.Registerer, m.fallbacks)
 		m.duration = register(inv.Registerer, m.duration)
 	}
 	inv.metrics = m

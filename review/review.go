@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -80,10 +79,11 @@ func NewLambdaClient(ctx context.Context, endpoint, region string) (*lambda.Clie
 	}), nil
 }
 
-// Review sends req to the handler at uri and returns its validated reply.
-// It honours ctx's deadline (messaging gives it 200 ms). Errors wrap
-// ErrTimeout, ErrInvoke, ErrFunction or ErrInvalid; a reply whose Content
-// is longer than req.MaxContentLength is ErrInvalid.
+// Review sends req to the handler at uri and returns its reply, decoded
+// strictly (see Decode). It honours ctx's deadline (messaging gives it
+// 200 ms). Errors wrap ErrTimeout, ErrInvoke, ErrFunction or ErrInvalid.
+// The room's own limits, such as its maximumMessageLength for a rewritten
+// Content, are the caller's to check.
 func (inv *Invoker) Review(ctx context.Context, uri string, req *parley.ReviewRequest) (*parley.ReviewResponse, error) {
 	inv.once.Do(inv.init)
 	start := time.Now()
@@ -91,13 +91,6 @@ func (inv *Invoker) Review(ctx context.Context, uri string, req *parley.ReviewRe
 	inv.metrics.duration.Observe(time.Since(start).Seconds())
 	inv.metrics.invocations.WithLabelValues(outcome(resp, err)).Inc()
 	return resp, err
-}
-
-// RecordFallback counts one message whose handler failed and whose room's
-// fallbackResult (ALLOW or DENY) was applied instead.
-func (inv *Invoker) RecordFallback(result parley.FallbackResult) {
-	inv.once.Do(inv.init)
-	inv.metrics.fallbacks.WithLabelValues(strings.ToLower(string(result))).Inc()
 }
 
 func (inv *Invoker) review(ctx context.Context, uri string, req *parley.ReviewRequest) (*parley.ReviewResponse, error) {
@@ -120,14 +113,7 @@ func (inv *Invoker) review(ctx context.Context, uri string, req *parley.ReviewRe
 		}
 		return nil, err
 	}
-	resp, err := Decode(reply)
-	if err != nil {
-		return nil, err
-	}
-	if err := Validate(resp, req.MaxContentLength); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return Decode(reply)
 }
 
 func (inv *Invoker) invokeLambda(ctx context.Context, arn string, body []byte) ([]byte, error) {
@@ -242,19 +228,4 @@ func strictUnmarshal(data json.RawMessage, v any) error {
 func isNull(data json.RawMessage) bool {
 	s := strings.TrimSpace(string(data))
 	return s == "" || s == "null"
-}
-
-// Validate checks a reply against the room: a rewritten Content longer than
-// maxLength code points (when maxLength > 0) makes it invalid, as does a
-// ReviewResult other than ALLOW or DENY. Errors wrap ErrInvalid.
-func Validate(resp *parley.ReviewResponse, maxLength int) error {
-	if resp.ReviewResult != parley.ReviewAllow && resp.ReviewResult != parley.ReviewDeny {
-		return fmt.Errorf("%w: ReviewResult %q is not ALLOW or DENY", ErrInvalid, resp.ReviewResult)
-	}
-	if resp.Content != nil && maxLength > 0 {
-		if n := utf8.RuneCountInString(*resp.Content); n > maxLength {
-			return fmt.Errorf("%w: Content has %d code points, more than %d", ErrInvalid, n, maxLength)
-		}
-	}
-	return nil
 }
