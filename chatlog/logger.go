@@ -3,6 +3,14 @@
 // without ever losing a record that Record accepted, short of the spool
 // bound or a machine crash in the last SyncInterval.
 //
+// chatlog knows no kind of destination. Each destination package registers
+// its kind (Register: the member of parley.DestinationConfiguration it
+// delivers, and the name of queues and metric labels) and offers an Opener
+// of parley.LogDestination; Config.Destinations says which Opener serves
+// each kind (cmd/parley: the service's SDK client when it has an endpoint,
+// else chatlog/local). The destination declares its batching
+// (parley.LogBatching).
+//
 // Record appends the record to an on-disk spool (chatlog/spool), one queue
 // per destination, and returns; it never waits on a destination. One
 // worker per queue delivers in batches every FlushInterval (S3: every
@@ -25,7 +33,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,7 +46,7 @@ var _ parley.ChatLog = (*Logger)(nil)
 // Config configures a Logger. Zero values are documented defaults.
 type Config struct {
 	// Store finds logging configurations (the rooms come with the records).
-	Store parley.Store
+	Store ConfigStore
 	// SpoolDir holds the spool (for example <data-dir>/chatlog-spool).
 	SpoolDir string
 	// MaxSpoolBytes bounds the spool. Zero means 1 GiB. At the bound the
@@ -73,12 +80,12 @@ type Config struct {
 	RetryMin, RetryMax time.Duration
 	// DeliveryTimeout bounds one delivery attempt. Zero means 30 s.
 	DeliveryTimeout time.Duration
-	// Destinations reaches S3, CloudWatch Logs and Firehose. Nil (or a nil
-	// client) writes that kind of destination under LocalDir.
-	Destinations *Destinations
-	// LocalDir receives local logs (for example <data-dir>/chatlogs), in
-	// the layout described in chatlog/local.
-	LocalDir string
+	// Destinations opens the destinations of each kind, by Kind.Name:
+	// s3.Opener(client) delivers to S3, local.Opener(dir) writes files in
+	// the layout of chatlog/local. A destination configuration of a kind
+	// with no Opener is refused: CheckDestination returns
+	// ValidationException and Record an error.
+	Destinations map[string]Opener
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -104,6 +111,13 @@ type Logger struct {
 	configs map[string]cachedConfig // by configuration ID
 	labels  map[string]string       // queue name → metric label
 	lastLog map[string]time.Time    // queue name → last drop warning
+}
+
+// ConfigStore is the part of parley.Store that chat logging reads.
+type ConfigStore interface {
+	// FindLoggingConfiguration returns one configuration or
+	// ResourceNotFoundException.
+	FindLoggingConfiguration(ctx context.Context, id string) (*parley.LoggingConfiguration, error)
 }
 
 type cachedConfig struct {
@@ -161,9 +175,6 @@ func withDefaults(c Config) Config {
 	def(&c.DeliveryTimeout, 30*time.Second)
 	if c.ObjectBytes <= 0 {
 		c.ObjectBytes = 8 << 20
-	}
-	if c.LocalDir == "" {
-		c.LocalDir = filepath.Join(filepath.Dir(c.SpoolDir), "chatlogs")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -238,7 +249,7 @@ func (l *Logger) config(ctx context.Context, ident string) (*parley.LoggingConfi
 // worker returns the worker of destination c, creating its queue and
 // starting it when needed.
 func (l *Logger) worker(c parley.DestinationConfiguration) (*worker, error) {
-	kind, name, err := kindName(c)
+	kind, name, err := kindOf(c)
 	if err != nil {
 		return nil, err
 	}
@@ -263,14 +274,14 @@ func (l *Logger) worker(c parley.DestinationConfiguration) (*worker, error) {
 }
 
 func (l *Logger) startWorkerLocked(q *spool.Queue, c parley.DestinationConfiguration) (*worker, error) {
-	kind, name, _ := kindName(c)
+	kind, name, _ := kindOf(c)
 	dest, err := l.newDestination(c)
 	if err != nil {
 		return nil, err
 	}
 	w := &worker{l: l, q: q, dest: dest, label: kind + ":" + name, wake: make(chan struct{}, 1),
 		interval: l.cfg.FlushInterval, batchBytes: 1 << 20, batchRecords: 10000}
-	if kind == "s3" {
+	if dest.Batching() == parley.LogBatchObject {
 		w.interval, w.batchBytes, w.batchRecords = l.cfg.ObjectInterval, l.cfg.ObjectBytes, 1<<30
 	}
 	l.workers[q.Name()] = w

@@ -14,7 +14,7 @@ import (
 type worker struct {
 	l            *Logger
 	q            *spool.Queue
-	dest         Destination
+	dest         parley.LogDestination
 	label        string
 	wake         chan struct{}
 	interval     time.Duration
