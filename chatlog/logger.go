@@ -18,6 +18,13 @@
 // with capped exponential backoff and jitter, and removes records from the
 // spool only once the destination confirmed them.
 //
+// In a cluster the spool is shared instead (Config.Spool,
+// chatlog/jetstream): a JetStream stream that every node appends to and
+// every node's workers deliver from, so a record outlives the node that
+// took it. The Spool, Queue and Batch interfaces are what both spools
+// provide; a Logger on a shared spool also adopts, every
+// QueueScanInterval, the queues other nodes created.
+//
 // Delivery is at least once. A record is delivered twice only when a
 // delivery succeeded but its confirmation was not recorded: the process
 // stopped (crash, or Close's context ending) between the destination's
@@ -405,8 +412,10 @@ func (l *Logger) syncLoop() {
 
 // Close delivers what can be delivered before ctx ends, then stops every
 // goroutine and closes the spool (the on-disk one is synced). Records not
-// delivered stay in the spool for the next Open, or in a cluster for the
-// other nodes.
+// delivered stay in the spool for the next Open. A Logger on a shared
+// Spool (Config.Spool) delivers nothing more at Close: it hands back the
+// batch it holds at once, and the records wait in the stream for the
+// other nodes or the next start.
 func (l *Logger) Close(ctx context.Context) error {
 	l.once.Do(func() {
 		l.mu.Lock()

@@ -57,7 +57,12 @@ func (w *worker) run() {
 		}
 		select {
 		case <-w.l.closing:
-			w.drain(w.l.closeCtx)
+			if w.l.disk != nil {
+				// A shared spool is not drained: its records wait for the
+				// other nodes (or the next start), and a busy cluster
+				// would never let the drain end.
+				w.drain(w.l.closeCtx)
+			}
 			w.release(0)
 			return
 		case <-w.l.ctx.Done():

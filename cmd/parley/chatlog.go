@@ -13,20 +13,33 @@ import (
 	"github.com/parleychat/parley/chatlog"
 	"github.com/parleychat/parley/chatlog/cloudwatch"
 	"github.com/parleychat/parley/chatlog/firehose"
+	"github.com/parleychat/parley/chatlog/jetstream"
 	"github.com/parleychat/parley/chatlog/local"
 	"github.com/parleychat/parley/chatlog/s3"
 )
 
 // openChatLog opens chat logging: to AWS (or compatible) services when an
-// endpoint is configured, else to local files under the data dir.
-func (m *Main) openChatLog(ctx context.Context) (*chatlog.Logger, error) {
+// endpoint is configured, else to local files under the data dir. With a
+// NATS URL (cluster mode) records wait for delivery in a JetStream stream
+// that every node delivers from, so none is lost with a node; without one,
+// in the on-disk spool under the data dir.
+func (m *Main) openChatLog(ctx context.Context, natsURL string) (*chatlog.Logger, error) {
 	c := &m.Config
 	dests, err := c.chatLogDestinations(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chat log destinations: %w", err)
 	}
+	var sp chatlog.Spool // nil: the on-disk spool
+	if natsURL != "" {
+		js, err := jetstream.Dial(ctx, natsURL, jetstream.Options{MaxBytes: c.SpoolMaxBytes})
+		if err != nil {
+			return nil, fmt.Errorf("chat log spool: %w", err)
+		}
+		sp = js
+	}
 	l, err := chatlog.Open(ctx, chatlog.Config{
 		Store:          m.store,
+		Spool:          sp,
 		SpoolDir:       filepath.Join(c.DataDir, "chatlog-spool"),
 		MaxSpoolBytes:  c.SpoolMaxBytes,
 		FlushInterval:  c.ChatLogFlushInterval,

@@ -108,7 +108,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.bus = inmem.New()
 	var limiter parley.Limiter = ratelimit.NewLocal()
 
-	if m.chatlog, err = m.openChatLog(ctx); err != nil {
+	if m.chatlog, err = m.openChatLog(ctx, ""); err != nil {
 		return err
 	}
 	reviewer, err := m.newReviewer(ctx)
