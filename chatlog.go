@@ -40,3 +40,32 @@ func (r *LogRecord) AppendJSON(b []byte) []byte {
 type ChatLog interface {
 	Record(ctx context.Context, rec *LogRecord) error
 }
+
+// LogDestination is where the records of one destination configuration
+// go: a bucket, a log group, a delivery stream, or files standing in for
+// one of them. chatlog/s3, chatlog/cloudwatch, chatlog/firehose and
+// chatlog/local implement it.
+type LogDestination interface {
+	// Deliver stores records (each one JSON record, no newline) of the
+	// room room, in order. A nil error means every record is stored; on
+	// error the same records are delivered again later, so Deliver must
+	// tolerate records it already stored.
+	Deliver(ctx context.Context, room ARN, records [][]byte) error
+	// Check returns ResourceNotFoundException when the bucket, log group or
+	// delivery stream does not exist.
+	Check(ctx context.Context) error
+	// Batching says how the records given to Deliver are gathered.
+	Batching() LogBatching
+}
+
+// LogBatching is how a LogDestination wants its records gathered.
+type LogBatching int
+
+const (
+	// LogBatchStream delivers what is pending every flush interval, in
+	// batches of at most 1 MiB (CloudWatch Logs, Firehose).
+	LogBatchStream LogBatching = iota
+	// LogBatchObject writes one object per room every object interval, or
+	// sooner once enough bytes are pending (S3).
+	LogBatchObject
+)

@@ -18,6 +18,7 @@ import (
 	"github.com/parleychat/parley/chatlog"
 	"github.com/parleychat/parley/chatlog/chatlogtest"
 	"github.com/parleychat/parley/chatlog/cloudwatch"
+	"github.com/parleychat/parley/chatlog/s3"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -68,7 +69,7 @@ func TestS3(t *testing.T) {
 	dir := t.TempDir()
 	client := newS3(t, "chat-logs")
 	e := newEnv(t, dir, s3Dest("chat-logs"))
-	cfg := testConfig(e.store, dir, &chatlog.Destinations{S3: client})
+	cfg := testConfig(e.store, dir, map[string]chatlog.Opener{s3.Kind: s3.Opener(client)})
 	l := mustOpen(t, cfg)
 	recs := record(t, l, e.room, 0, 30)
 	mustClose(t, l, 5*time.Second)
@@ -110,7 +111,7 @@ func TestCheckDestination(t *testing.T) {
 	fake.CreateLogGroup("/ivs/chat")
 	fake.CreateDeliveryStream("stream")
 	d := clients(fake.URL)
-	d.S3 = newS3(t, "bucket")
+	d[s3.Kind] = s3.Opener(newS3(t, "bucket"))
 	e := newEnv(t, dir)
 	l := mustOpen(t, testConfig(e.store, dir, d))
 	defer mustClose(t, l, time.Second)
@@ -231,7 +232,7 @@ func TestLocal(t *testing.T) {
 	recs := record(t, l, e.room, 0, 20)
 	mustClose(t, l, 5*time.Second)
 
-	root := cfg.LocalDir
+	root := localDir(dir)
 	cw, err := os.ReadFile(filepath.Join(root, "cloudwatch", "ivs", "chat", "aws", "IVSChatLogs", "1.0", "room_"+e.room.ID+".log"))
 	if err != nil {
 		t.Fatal(err)
@@ -258,6 +259,26 @@ func TestLocal(t *testing.T) {
 		if diff := cmp.Diff(wantLines(recs), parseLines(t, lines)); diff != "" {
 			t.Errorf("local %s records (-want +got):\n%s", name, diff)
 		}
+	}
+}
+
+// TestNoOpener: a destination of a kind that the Config gives no Opener is
+// refused, by CheckDestination as a bad request and by Record as an error.
+func TestNoOpener(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, dir, fhDest("stream"))
+	cfg := testConfig(e.store, dir, nil)
+	delete(cfg.Destinations, "firehose")
+	l := mustOpen(t, cfg)
+	defer mustClose(t, l, time.Second)
+	if code := parley.ErrorCodeOf(l.CheckDestination(context.Background(), fhDest("stream"))); code != parley.ValidationException {
+		t.Errorf("CheckDestination: code %q, want %s", code, parley.ValidationException)
+	}
+	if err := l.Record(context.Background(), message(e.room, 0)); err == nil {
+		t.Errorf("Record to a kind with no Opener: nil error, want one")
+	}
+	if code := parley.ErrorCodeOf(l.CheckDestination(context.Background(), parley.DestinationConfiguration{})); code != parley.ValidationException {
+		t.Errorf("CheckDestination of an empty configuration: code %q, want %s", code, parley.ValidationException)
 	}
 }
 
@@ -289,39 +310,5 @@ func TestRecordFollowsTheRecordsRoom(t *testing.T) {
 	}
 	if got := counter(t, cfg, "parley_chatlog_records_spooled_total", label); got != 1 {
 		t.Errorf("spooled=%v after a record without a room, want still 1", got)
-	}
-}
-
-func TestNewDestinations(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	fake := chatlogtest.NewAWS(t)
-	fake.CreateLogGroup("g")
-	ctx := context.Background()
-	d, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{CloudWatchLogsEndpoint: fake.URL, Region: region})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.S3 != nil || d.Firehose != nil || d.CloudWatchLogs == nil {
-		t.Fatalf("only the CloudWatch Logs endpoint is set: got S3=%v Firehose=%v CloudWatchLogs=%v", d.S3, d.Firehose, d.CloudWatchLogs)
-	}
-	dir := t.TempDir()
-	e := newEnv(t, dir)
-	l := mustOpen(t, testConfig(e.store, dir, d))
-	defer mustClose(t, l, time.Second)
-	if err := l.CheckDestination(ctx, cwDest("g")); err != nil {
-		t.Errorf("CheckDestination through NewDestinations' client: %v", err)
-	}
-	if err := l.CheckDestination(ctx, s3Dest("anything")); err != nil {
-		t.Errorf("CheckDestination of a local S3 destination: %v, want nil", err)
-	}
-	all, err := chatlog.NewDestinations(ctx, chatlog.DestinationsConfig{Endpoint: fake.URL, Region: region, UsePathStyle: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if all.S3 == nil || all.Firehose == nil || all.CloudWatchLogs == nil {
-		t.Errorf("Endpoint set for all: a client is missing")
 	}
 }

@@ -3,6 +3,7 @@ package chatlog_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,10 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	awsfh "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatlog"
 	"github.com/parleychat/parley/chatlog/chatlogtest"
+	"github.com/parleychat/parley/chatlog/cloudwatch"
+	"github.com/parleychat/parley/chatlog/firehose"
+	"github.com/parleychat/parley/chatlog/local"
 	"github.com/parleychat/parley/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -68,10 +72,19 @@ func newEnv(t *testing.T, dir string, dests ...parley.DestinationConfiguration) 
 	return e
 }
 
-// testConfig returns fast timings for tests.
-func testConfig(st parley.Store, dir string, d *chatlog.Destinations) chatlog.Config {
+// localDir is where testConfig's local destinations write, under dir.
+func localDir(dir string) string { return filepath.Join(dir, "chatlogs") }
+
+// testConfig returns fast timings for tests, with the destinations of
+// dests and local ones under localDir(dir) for the other kinds.
+func testConfig(st parley.Store, dir string, dests map[string]chatlog.Opener) chatlog.Config {
+	d := map[string]chatlog.Opener{}
+	for _, kind := range chatlog.Kinds() {
+		d[kind] = local.Opener(localDir(dir))
+	}
+	maps.Copy(d, dests)
 	return chatlog.Config{
-		Store: st, SpoolDir: filepath.Join(dir, "spool"), LocalDir: filepath.Join(dir, "chatlogs"),
+		Store: st, SpoolDir: filepath.Join(dir, "spool"),
 		Destinations: d, SyncInterval: 2 * time.Millisecond, FlushInterval: 20 * time.Millisecond,
 		ObjectInterval: 20 * time.Millisecond, RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
 		DeliveryTimeout: 2 * time.Second, Registerer: prometheus.NewRegistry(),
@@ -153,11 +166,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// clients returns SDK clients of the fake, without SDK retries so that
-// failures reach the chat logger at once.
-func clients(url string) *chatlog.Destinations {
-	return &chatlog.Destinations{
-		CloudWatchLogs: cloudwatchlogs.New(cloudwatchlogs.Options{Region: region, BaseEndpoint: aws.String(url), Credentials: creds, RetryMaxAttempts: 1}),
-		Firehose:       firehose.New(firehose.Options{Region: region, BaseEndpoint: aws.String(url), Credentials: creds, RetryMaxAttempts: 1}),
+// clients returns CloudWatch Logs and Firehose destinations through SDK
+// clients of the fake, without SDK retries so that failures reach the chat
+// logger at once.
+func clients(url string) map[string]chatlog.Opener {
+	return map[string]chatlog.Opener{
+		cloudwatch.Kind: cloudwatch.Opener(cloudwatchlogs.New(cloudwatchlogs.Options{Region: region, BaseEndpoint: aws.String(url), Credentials: creds, RetryMaxAttempts: 1})),
+		firehose.Kind:   firehose.Opener(awsfh.New(awsfh.Options{Region: region, BaseEndpoint: aws.String(url), Credentials: creds, RetryMaxAttempts: 1})),
 	}
 }

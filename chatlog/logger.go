@@ -3,12 +3,27 @@
 // without ever losing a record that Record accepted, short of the spool
 // bound or a machine crash in the last SyncInterval.
 //
+// chatlog knows no kind of destination. Each destination package registers
+// its kind (Register: the member of parley.DestinationConfiguration it
+// delivers, and the name of queues and metric labels) and offers an Opener
+// of parley.LogDestination; Config.Destinations says which Opener serves
+// each kind (cmd/parley: the service's SDK client when it has an endpoint,
+// else chatlog/local). The destination declares its batching
+// (parley.LogBatching).
+//
 // Record appends the record to an on-disk spool (chatlog/spool), one queue
 // per destination, and returns; it never waits on a destination. One
 // worker per queue delivers in batches every FlushInterval (S3: every
 // ObjectInterval, or sooner when ObjectBytes are pending), retries failures
 // with capped exponential backoff and jitter, and removes records from the
 // spool only once the destination confirmed them.
+//
+// In a cluster the spool is shared instead (Config.Spool,
+// chatlog/jetstream): a JetStream stream that every node appends to and
+// every node's workers deliver from, so a record outlives the node that
+// took it. The Spool, Queue and Batch interfaces are what both spools
+// provide; a Logger on a shared spool also adopts, every
+// QueueScanInterval, the queues other nodes created.
 //
 // Delivery is at least once. A record is delivered twice only when a
 // delivery succeeded but its confirmation was not recorded: the process
@@ -25,7 +40,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,16 +53,22 @@ var _ parley.ChatLog = (*Logger)(nil)
 // Config configures a Logger. Zero values are documented defaults.
 type Config struct {
 	// Store finds logging configurations (the rooms come with the records).
-	Store parley.Store
-	// SpoolDir holds the spool (for example <data-dir>/chatlog-spool).
+	Store ConfigStore
+	// Spool holds the records until their destination confirms them. Nil
+	// means the on-disk spool (chatlog/spool) in SpoolDir; in a cluster,
+	// chatlog/jetstream's, shared by every node. The Logger closes it.
+	Spool Spool
+	// SpoolDir holds the on-disk spool (for example
+	// <data-dir>/chatlog-spool).
 	SpoolDir string
-	// MaxSpoolBytes bounds the spool. Zero means 1 GiB. At the bound the
+	// MaxSpoolBytes bounds the on-disk spool. Zero means 1 GiB. At the bound the
 	// oldest undelivered records of the destination with the largest
 	// backlog are deleted (counted in parley_chatlog_records_dropped_total
 	// and logged), so one destination that stays down cannot stop logging
 	// to the others.
 	MaxSpoolBytes int64
-	// SyncInterval is how often appended records are fsynced (group
+	// SyncInterval is how often records appended to the on-disk spool are
+	// fsynced (group
 	// commit). Zero means 10 ms. A machine crash (not a process crash) can
 	// lose the records of the last interval.
 	SyncInterval time.Duration
@@ -73,12 +93,15 @@ type Config struct {
 	RetryMin, RetryMax time.Duration
 	// DeliveryTimeout bounds one delivery attempt. Zero means 30 s.
 	DeliveryTimeout time.Duration
-	// Destinations reaches S3, CloudWatch Logs and Firehose. Nil (or a nil
-	// client) writes that kind of destination under LocalDir.
-	Destinations *Destinations
-	// LocalDir receives local logs (for example <data-dir>/chatlogs), in
-	// the layout described in chatlog/local.
-	LocalDir string
+	// QueueScanInterval is how often a Logger on a shared Spool looks for
+	// the queues other nodes created, to deliver them too. Zero means 10 s.
+	QueueScanInterval time.Duration
+	// Destinations opens the destinations of each kind, by Kind.Name:
+	// s3.Opener(client) delivers to S3, local.Opener(dir) writes files in
+	// the layout of chatlog/local. A destination configuration of a kind
+	// with no Opener is refused: CheckDestination returns
+	// ValidationException and Record an error.
+	Destinations map[string]Opener
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -88,7 +111,8 @@ type Config struct {
 // Logger implements parley.ChatLog and controlplane.DestinationChecker.
 type Logger struct {
 	cfg   Config
-	spool *spool.Spool
+	spool Spool
+	disk  *spool.Spool // the on-disk spool, nil when Config.Spool is set
 	m     *metrics
 
 	ctx      context.Context // ends when Close gives up
@@ -104,6 +128,15 @@ type Logger struct {
 	configs map[string]cachedConfig // by configuration ID
 	labels  map[string]string       // queue name → metric label
 	lastLog map[string]time.Time    // queue name → last drop warning
+	// badQueues are queues whose destination cannot be decoded.
+	badQueues map[string]bool
+}
+
+// ConfigStore is the part of parley.Store that chat logging reads.
+type ConfigStore interface {
+	// FindLoggingConfiguration returns one configuration or
+	// ResourceNotFoundException.
+	FindLoggingConfiguration(ctx context.Context, id string) (*parley.LoggingConfiguration, error)
 }
 
 type cachedConfig struct {
@@ -111,39 +144,89 @@ type cachedConfig struct {
 	at   time.Time
 }
 
-// Open opens the spool, starts delivering what it holds from before, and
-// returns a Logger ready to Record.
+// Open opens the spool (Config.Spool, or the on-disk one), starts
+// delivering what it holds from before, and returns a Logger ready to
+// Record. The Logger owns the Spool from then on, even when Open fails.
 func Open(ctx context.Context, cfg Config) (*Logger, error) {
 	cfg = withDefaults(cfg)
 	l := &Logger{
 		cfg: cfg, closing: make(chan struct{}),
 		workers: map[string]*worker{}, configs: map[string]cachedConfig{},
-		labels: map[string]string{}, lastLog: map[string]time.Time{},
+		labels: map[string]string{}, lastLog: map[string]time.Time{}, badQueues: map[string]bool{},
 	}
-	sp, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.MaxSpoolBytes, OnDrop: l.onDrop})
-	if err != nil {
-		return nil, fmt.Errorf("open chat log spool: %w", err)
-	}
-	l.spool = sp
-	l.m = newMetrics(cfg.Registerer, sp)
-	l.ctx, l.cancel = context.WithCancel(context.Background())
-	for _, q := range sp.Queues() {
-		c, err := decodeMeta(q.Meta())
+	if cfg.Spool == nil {
+		sp, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.MaxSpoolBytes, OnDrop: l.onDrop})
 		if err != nil {
-			cfg.Logger.Error("chat log spool queue has no destination; its records stay on disk", "queue", q.Name(), "err", err)
+			return nil, fmt.Errorf("open chat log spool: %w", err)
+		}
+		l.disk, l.spool = sp, diskSpool{sp}
+	} else {
+		l.spool = cfg.Spool
+	}
+	l.m = newMetrics(cfg.Registerer, l.disk)
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	if err := l.adoptQueues(ctx); err != nil {
+		l.Close(ctx)
+		return nil, err
+	}
+	if l.disk != nil {
+		l.wg.Add(1)
+		go l.syncLoop()
+	} else {
+		l.wg.Add(1)
+		go l.scanLoop()
+	}
+	return l, nil
+}
+
+// adoptQueues starts a worker for every queue of the spool that has none:
+// at Open, the records left from before; in a cluster, also the queues
+// that other nodes created since.
+func (l *Logger) adoptQueues(ctx context.Context) error {
+	qs, err := l.spool.Queues(ctx)
+	if err != nil {
+		return fmt.Errorf("chat log: list spool queues: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, q := range qs {
+		if l.workers[q.Name()] != nil || l.badQueues[q.Name()] || l.closed {
 			continue
 		}
-		l.mu.Lock()
-		_, err = l.startWorkerLocked(q, c)
-		l.mu.Unlock()
+		c, err := decodeMeta(q.Meta())
 		if err != nil {
-			l.Close(ctx)
-			return nil, err
+			l.badQueues[q.Name()] = true
+			l.cfg.Logger.Error("chat log spool queue has no destination; its records stay in the spool", "queue", q.Name(), "err", err)
+			continue
+		}
+		if _, err := l.startWorkerLocked(q, c); err != nil {
+			return err
 		}
 	}
-	l.wg.Add(1)
-	go l.syncLoop()
-	return l, nil
+	return nil
+}
+
+// scanLoop adopts the queues that other nodes create, every
+// QueueScanInterval, so that a destination whose rooms were served by a
+// node that is gone is still delivered.
+func (l *Logger) scanLoop() {
+	defer l.wg.Done()
+	t := time.NewTicker(l.cfg.QueueScanInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.closing:
+			return
+		case <-l.ctx.Done():
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(l.ctx, l.cfg.DeliveryTimeout)
+			if err := l.adoptQueues(ctx); err != nil {
+				l.cfg.Logger.Warn("chat log: looking for other nodes' queues failed", "err", err)
+			}
+			cancel()
+		}
+	}
 }
 
 func withDefaults(c Config) Config {
@@ -159,11 +242,9 @@ func withDefaults(c Config) Config {
 	def(&c.RetryMin, time.Second)
 	def(&c.RetryMax, time.Minute)
 	def(&c.DeliveryTimeout, 30*time.Second)
+	def(&c.QueueScanInterval, 10*time.Second)
 	if c.ObjectBytes <= 0 {
 		c.ObjectBytes = 8 << 20
-	}
-	if c.LocalDir == "" {
-		c.LocalDir = filepath.Join(filepath.Dir(c.SpoolDir), "chatlogs")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -195,7 +276,7 @@ func (l *Logger) Record(ctx context.Context, rec *parley.LogRecord) error {
 		if c == nil || c.State != parley.StateActive {
 			continue
 		}
-		w, err := l.worker(c.Destination)
+		w, err := l.worker(ctx, c.Destination)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -203,7 +284,7 @@ func (l *Logger) Record(ctx context.Context, rec *parley.LogRecord) error {
 		if line == nil {
 			line = rec.AppendJSON(nil)
 		}
-		errs = append(errs, w.append(rec.Room.ARN, line))
+		errs = append(errs, w.append(ctx, rec.Room.ARN, line))
 	}
 	return errors.Join(errs...)
 }
@@ -236,13 +317,31 @@ func (l *Logger) config(ctx context.Context, ident string) (*parley.LoggingConfi
 }
 
 // worker returns the worker of destination c, creating its queue and
-// starting it when needed.
-func (l *Logger) worker(c parley.DestinationConfiguration) (*worker, error) {
-	kind, name, err := kindName(c)
+// starting it when needed. The queue is created without the lock held (in
+// a cluster it is a network call); creating it twice is harmless.
+func (l *Logger) worker(ctx context.Context, c parley.DestinationConfiguration) (*worker, error) {
+	kind, name, err := kindOf(c)
 	if err != nil {
 		return nil, err
 	}
 	qn := queueName(kind, name)
+	l.mu.Lock()
+	w, closed := l.workers[qn], l.closed
+	l.mu.Unlock()
+	if w != nil {
+		return w, nil
+	}
+	if closed {
+		return nil, spool.ErrClosed
+	}
+	meta, err := encodeMeta(c)
+	if err != nil {
+		return nil, fmt.Errorf("chat log: encode destination: %w", err)
+	}
+	q, err := l.spool.Queue(ctx, qn, meta)
+	if err != nil {
+		return nil, fmt.Errorf("chat log: %w", err)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if w := l.workers[qn]; w != nil {
@@ -251,26 +350,18 @@ func (l *Logger) worker(c parley.DestinationConfiguration) (*worker, error) {
 	if l.closed {
 		return nil, spool.ErrClosed
 	}
-	meta, err := encodeMeta(c)
-	if err != nil {
-		return nil, fmt.Errorf("chat log: encode destination: %w", err)
-	}
-	q, err := l.spool.Queue(qn, meta)
-	if err != nil {
-		return nil, fmt.Errorf("chat log: %w", err)
-	}
 	return l.startWorkerLocked(q, c)
 }
 
-func (l *Logger) startWorkerLocked(q *spool.Queue, c parley.DestinationConfiguration) (*worker, error) {
-	kind, name, _ := kindName(c)
+func (l *Logger) startWorkerLocked(q Queue, c parley.DestinationConfiguration) (*worker, error) {
+	kind, name, _ := kindOf(c)
 	dest, err := l.newDestination(c)
 	if err != nil {
 		return nil, err
 	}
 	w := &worker{l: l, q: q, dest: dest, label: kind + ":" + name, wake: make(chan struct{}, 1),
 		interval: l.cfg.FlushInterval, batchBytes: 1 << 20, batchRecords: 10000}
-	if kind == "s3" {
+	if dest.Batching() == parley.LogBatchObject {
 		w.interval, w.batchBytes, w.batchRecords = l.cfg.ObjectInterval, l.cfg.ObjectBytes, 1<<30
 	}
 	l.workers[q.Name()] = w
@@ -312,7 +403,7 @@ func (l *Logger) syncLoop() {
 		case <-l.ctx.Done():
 			return
 		case <-t.C:
-			if err := l.spool.Sync(); err != nil {
+			if err := l.disk.Sync(); err != nil {
 				l.cfg.Logger.Error("chat log spool sync failed", "err", err)
 			}
 		}
@@ -320,8 +411,11 @@ func (l *Logger) syncLoop() {
 }
 
 // Close delivers what can be delivered before ctx ends, then stops every
-// goroutine and syncs and closes the spool. Records not delivered stay in
-// the spool for the next Open.
+// goroutine and closes the spool (the on-disk one is synced). Records not
+// delivered stay in the spool for the next Open. A Logger on a shared
+// Spool (Config.Spool) delivers nothing more at Close: it hands back the
+// batch it holds at once, and the records wait in the stream for the
+// other nodes or the next start.
 func (l *Logger) Close(ctx context.Context) error {
 	l.once.Do(func() {
 		l.mu.Lock()
@@ -339,7 +433,7 @@ func (l *Logger) Close(ctx context.Context) error {
 		<-done
 	}
 	l.cancel()
-	if err := l.spool.Close(); err != nil {
+	if err := l.spool.Close(ctx); err != nil {
 		return fmt.Errorf("close chat log spool: %w", err)
 	}
 	return nil

@@ -28,6 +28,9 @@ func newMetrics(r prometheus.Registerer, sp *spool.Spool) *metrics {
 	m.delivered = register(r, m.delivered)
 	m.failures = register(r, m.failures)
 	m.dropped = register(r, m.dropped)
+	if sp == nil { // a shared spool: its size is the stream's, not this node's
+		return m
+	}
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "parley_chatlog_spool_bytes",
 		Help: "Bytes of chat log records in the spool, delivered or not, until their segment is deleted.",

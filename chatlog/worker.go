@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/chatlog/spool"
 )
 
 // worker delivers one spool queue to its destination.
 type worker struct {
 	l            *Logger
-	q            *spool.Queue
-	dest         Destination
+	q            Queue
+	dest         parley.LogDestination
 	label        string
 	wake         chan struct{}
 	interval     time.Duration
@@ -23,13 +22,13 @@ type worker struct {
 
 	// Owned by the run goroutine: the batch being delivered and the rooms
 	// of it already stored, so a retry resends only the others.
-	cur  *spool.Batch
+	cur  Batch
 	done map[string]bool
 }
 
 // append spools one record and wakes the worker when a batch is full.
-func (w *worker) append(roomARN string, line []byte) error {
-	pending, err := w.q.Append(roomARN, line)
+func (w *worker) append(ctx context.Context, roomARN string, line []byte) error {
+	pending, err := w.q.Append(ctx, roomARN, line)
 	if err != nil {
 		w.l.m.dropped.WithLabelValues(w.label).Inc()
 		return fmt.Errorf("chat log: spool record for %s: %w", w.label, err)
@@ -58,9 +57,16 @@ func (w *worker) run() {
 		}
 		select {
 		case <-w.l.closing:
-			w.drain(w.l.closeCtx)
+			if w.l.disk != nil {
+				// A shared spool is not drained: its records wait for the
+				// other nodes (or the next start), and a busy cluster
+				// would never let the drain end.
+				w.drain(w.l.closeCtx)
+			}
+			w.release(0)
 			return
 		case <-w.l.ctx.Done():
+			w.release(0)
 			return
 		case <-t.C:
 		case <-wake:
@@ -68,7 +74,9 @@ func (w *worker) run() {
 		if err := w.deliverPending(w.l.ctx); err != nil {
 			failures++
 			w.l.cfg.Logger.Warn("chat log delivery failed; will retry", "destination", w.label, "attempt", failures, "err", err)
-			t.Reset(w.backoff(failures))
+			pause := w.backoff(failures)
+			w.release(pause)
+			t.Reset(pause)
 			continue
 		}
 		failures = 0
@@ -87,6 +95,24 @@ func (w *worker) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// release tells the batch being delivered, if any, that its delivery
+// failed: a batch handed back (JetStream) is read again, here or on another
+// node, no sooner than delay; one kept (the disk spool) is retried as is.
+func (w *worker) release(delay time.Duration) {
+	if w.cur == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.l.cfg.DeliveryTimeout)
+	defer cancel()
+	keep, err := w.cur.Retry(ctx, w.done, delay)
+	if err != nil {
+		w.l.cfg.Logger.Warn("chat log: handing back a failed batch failed; its records come back after the ack wait", "destination", w.label, "err", err)
+	}
+	if !keep {
+		w.cur, w.done = nil, nil
+	}
+}
+
 // drain delivers everything pending before ctx ends, retrying with
 // backoff.
 func (w *worker) drain(ctx context.Context) {
@@ -95,12 +121,14 @@ func (w *worker) drain(ctx context.Context) {
 		if err == nil || ctx.Err() != nil {
 			return
 		}
+		pause := w.backoff(n)
+		w.release(pause)
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.l.ctx.Done():
 			return
-		case <-time.After(w.backoff(n)):
+		case <-time.After(pause):
 		}
 	}
 }
@@ -109,7 +137,7 @@ func (w *worker) drain(ctx context.Context) {
 func (w *worker) deliverPending(ctx context.Context) error {
 	for {
 		if w.cur == nil {
-			b, err := w.q.Read(w.batchRecords, w.batchBytes)
+			b, err := w.q.Read(ctx, w.batchRecords, w.batchBytes)
 			if err != nil || b == nil {
 				return err
 			}
@@ -119,20 +147,20 @@ func (w *worker) deliverPending(ctx context.Context) error {
 			w.l.m.failures.WithLabelValues(w.label).Inc()
 			return err
 		}
-		if err := w.q.Ack(w.cur); err != nil {
+		if err := w.cur.Ack(ctx); err != nil {
 			return err
 		}
-		w.l.m.delivered.WithLabelValues(w.label).Add(float64(len(w.cur.Entries)))
+		w.l.m.delivered.WithLabelValues(w.label).Add(float64(len(w.cur.Entries())))
 		w.cur, w.done = nil, nil
 	}
 }
 
 // deliverBatch delivers the records of each room of b, in order, skipping
 // the rooms already delivered by an earlier attempt.
-func (w *worker) deliverBatch(ctx context.Context, b *spool.Batch) error {
+func (w *worker) deliverBatch(ctx context.Context, b Batch) error {
 	var rooms []string
 	byRoom := map[string][][]byte{}
-	for _, e := range b.Entries {
+	for _, e := range b.Entries() {
 		if byRoom[e.Room] == nil {
 			rooms = append(rooms, e.Room)
 		}

@@ -15,8 +15,33 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatlog"
 	"github.com/parleychat/parley/chatlog/internal/logrec"
 )
+
+var _ parley.LogDestination = (*Destination)(nil)
+
+// Kind is the name this package registers its kind of destination
+// configuration under (the CloudWatchLogs member).
+const Kind = "cloudwatch"
+
+func init() { chatlog.Register(chatlog.Kind{Name: Kind, Target: Target}) }
+
+// Target returns the log group of a CloudWatch Logs destination
+// configuration.
+func Target(c parley.DestinationConfiguration) (string, bool) {
+	if c.CloudWatchLogs == nil {
+		return "", false
+	}
+	return c.CloudWatchLogs.LogGroupName, true
+}
+
+// Opener returns a chatlog.Opener of Destinations writing through client.
+func Opener(client Client) chatlog.Opener {
+	return func(_ parley.DestinationConfiguration, group string) parley.LogDestination {
+		return &Destination{Client: client, LogGroup: group}
+	}
+}
 
 // PutLogEvents limits.
 const (
@@ -38,6 +63,9 @@ type Destination struct {
 	Client   Client
 	LogGroup string
 }
+
+// Batching returns LogBatchStream.
+func (d *Destination) Batching() parley.LogBatching { return parley.LogBatchStream }
 
 // StreamName returns the log stream of the room with the bare ID roomID.
 func StreamName(roomID string) string { return "aws/IVSChatLogs/1.0/room_" + roomID }

@@ -14,7 +14,32 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatlog"
 )
+
+var _ parley.LogDestination = (*Destination)(nil)
+
+// Kind is the name this package registers its kind of destination
+// configuration under (the Firehose member).
+const Kind = "firehose"
+
+func init() { chatlog.Register(chatlog.Kind{Name: Kind, Target: Target}) }
+
+// Target returns the delivery stream of a Firehose destination
+// configuration.
+func Target(c parley.DestinationConfiguration) (string, bool) {
+	if c.Firehose == nil {
+		return "", false
+	}
+	return c.Firehose.DeliveryStreamName, true
+}
+
+// Opener returns a chatlog.Opener of Destinations writing through client.
+func Opener(client Client) chatlog.Opener {
+	return func(_ parley.DestinationConfiguration, stream string) parley.LogDestination {
+		return &Destination{Client: client, Stream: stream}
+	}
+}
 
 // PutRecordBatch limits.
 const (
@@ -39,6 +64,9 @@ type Destination struct {
 	// Zero means 100 ms.
 	RetryDelay time.Duration
 }
+
+// Batching returns LogBatchStream.
+func (d *Destination) Batching() parley.LogBatching { return parley.LogBatchStream }
 
 // Deliver puts records in batches within the PutRecordBatch limits,
 // retrying only the records the service reported as failed. When it gives

@@ -18,10 +18,22 @@ import (
 	"strings"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatlog"
 	"github.com/parleychat/parley/chatlog/cloudwatch"
 	"github.com/parleychat/parley/chatlog/internal/logrec"
 	"github.com/parleychat/parley/chatlog/s3"
 )
+
+var _ parley.LogDestination = (*Destination)(nil)
+
+// Opener returns a chatlog.Opener of Destinations under dir, for any kind
+// of destination configuration: cmd/parley uses it for the kinds that have
+// no endpoint configured.
+func Opener(dir string) chatlog.Opener {
+	return func(c parley.DestinationConfiguration, _ string) parley.LogDestination {
+		return &Destination{Dir: dir, Config: c}
+	}
+}
 
 // Destination writes the records for one destination configuration under
 // Dir.
@@ -62,6 +74,15 @@ func (d *Destination) Deliver(ctx context.Context, room parley.ARN, records [][]
 		return nil
 	}
 	return errors.New("local chat log: empty destination configuration")
+}
+
+// Batching returns LogBatchObject for S3 configurations (one object per
+// room per interval, as S3 would get) and LogBatchStream for the others.
+func (d *Destination) Batching() parley.LogBatching {
+	if d.Config.S3 != nil {
+		return parley.LogBatchObject
+	}
+	return parley.LogBatchStream
 }
 
 // Check accepts every destination: directories are created on demand.

@@ -19,8 +19,32 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatlog"
 	"github.com/parleychat/parley/chatlog/internal/logrec"
 )
+
+var _ parley.LogDestination = (*Destination)(nil)
+
+// Kind is the name this package registers its kind of destination
+// configuration under (the S3 member of parley.DestinationConfiguration).
+const Kind = "s3"
+
+func init() { chatlog.Register(chatlog.Kind{Name: Kind, Target: Target}) }
+
+// Target returns the bucket of an S3 destination configuration.
+func Target(c parley.DestinationConfiguration) (string, bool) {
+	if c.S3 == nil {
+		return "", false
+	}
+	return c.S3.BucketName, true
+}
+
+// Opener returns a chatlog.Opener of Destinations writing through client.
+func Opener(client Client) chatlog.Opener {
+	return func(_ parley.DestinationConfiguration, bucket string) parley.LogDestination {
+		return &Destination{Client: client, Bucket: bucket}
+	}
+}
 
 // Client is the part of *s3.Client that Destination uses.
 type Client interface {
@@ -55,6 +79,9 @@ func (d *Destination) Deliver(ctx context.Context, room parley.ARN, records [][]
 	}
 	return nil
 }
+
+// Batching returns LogBatchObject: one object per room per interval.
+func (d *Destination) Batching() parley.LogBatching { return parley.LogBatchObject }
 
 // Check returns ResourceNotFoundException when the bucket does not exist.
 func (d *Destination) Check(ctx context.Context) error {

@@ -98,7 +98,7 @@ func (m *Main) open(ctx context.Context) error {
 	if err := m.openBus(ctx); err != nil {
 		return err
 	}
-	if m.chatlog, err = m.openChatLog(ctx); err != nil {
+	if m.chatlog, err = m.openChatLog(ctx, m.Config.Cluster.NATSURL); err != nil {
 		return err
 	}
 	reviewer, err := m.newReviewer(ctx)
