@@ -20,8 +20,11 @@ import (
 
 // Config is the settings of a run; Main fills it from flags.
 type Config struct {
-	URL       string // control plane, e.g. http://127.0.0.1:8080
-	WSURL     string // messaging WebSocket; empty: derived from URL
+	URL string // control plane, e.g. http://127.0.0.1:8080
+	// WSURL is the messaging WebSocket URL, or several separated by commas
+	// (nodes of a cluster): connection i dials URL i mod n. Empty: derived
+	// from URL.
+	WSURL     string
 	AccessKey string
 	SecretKey string
 	Region    string
@@ -75,6 +78,9 @@ func (c *Config) check() error {
 		}
 		c.WSURL = u
 	}
+	if _, err := splitWSURLs(c.WSURL); err != nil {
+		return err
+	}
 	if _, err := sourceAddrs(c.Sources); err != nil {
 		return err
 	}
@@ -121,7 +127,7 @@ func newFlagSet(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "control-plane `URL` of the server")
-	fs.StringVar(&cfg.WSURL, "ws-url", "", "messaging WebSocket `URL` (default: -url with ws:// or wss:// and path /)")
+	fs.StringVar(&cfg.WSURL, "ws-url", "", "messaging WebSocket `URL`s, comma-separated: connection i dials URL i mod n, e.g. one per cluster node, or the balancer's one (default: -url with ws:// or wss:// and path /)")
 	fs.StringVar(&cfg.AccessKey, "access-key", os.Getenv("PARLEY_ACCESS_KEY_ID"), "access key id for SigV4 (default $PARLEY_ACCESS_KEY_ID, else from -data-dir)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", os.Getenv("PARLEY_SECRET_ACCESS_KEY"), "secret access key (default $PARLEY_SECRET_ACCESS_KEY, else from -data-dir)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "server data `dir` whose credentials.json supplies the key when none is given")
