@@ -72,6 +72,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	sleepUntil(ctx, time.Now().Add(cfg.Settle))
 	r.sendPhase(ctx, res)
 	r.drainPhase(ctx, res)
+	r.mon.markDrainEnd()
 	r.closeAll()
 	r.mon.stop()
 	r.fill(res)
