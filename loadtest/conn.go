@@ -44,25 +44,42 @@ func (c *client) ack() {
 	}
 }
 
-// dialer opens WebSocket connections, spreading them over source addresses.
+// dialer opens WebSocket connections: connection i goes to target i mod
+// len(targets), from the target's source addresses in turn.
 type dialer struct {
-	wsURL   string
-	srcs    []net.IP
+	targets []dialTarget
 	next    atomic.Uint32
 	timeout time.Duration
 	bufs    websocket.BufferPool
 }
 
-func newDialer(wsURL string, srcs []net.IP) *dialer {
-	return &dialer{wsURL: wsURL, srcs: srcs, timeout: 10 * time.Second, bufs: &sync.Pool{}}
+// dialTarget is one messaging URL and the source addresses to dial it from
+// (none: the kernel's choice).
+type dialTarget struct {
+	url  string
+	srcs []net.IP
 }
 
-// dial connects with token as the subprotocol and checks that the server
-// echoed it, as browsers require.
-func (d *dialer) dial(ctx context.Context, token string) (*websocket.Conn, error) {
+// newDialer returns a dialer for urls; srcs are used for the loopback ones.
+func newDialer(urls []string, srcs []net.IP) *dialer {
+	d := &dialer{timeout: 10 * time.Second, bufs: &sync.Pool{}}
+	for _, u := range urls {
+		t := dialTarget{url: u}
+		if loopbackHost(u) {
+			t.srcs = srcs
+		}
+		d.targets = append(d.targets, t)
+	}
+	return d
+}
+
+// dial connects connection i with token as the subprotocol and checks that
+// the server echoed it, as browsers require.
+func (d *dialer) dial(ctx context.Context, i int, token string) (*websocket.Conn, error) {
+	t := &d.targets[i%len(d.targets)]
 	nd := &net.Dialer{Timeout: d.timeout}
-	if len(d.srcs) > 0 {
-		ip := d.srcs[int(d.next.Add(1))%len(d.srcs)]
+	if len(t.srcs) > 0 {
+		ip := t.srcs[int(d.next.Add(1))%len(t.srcs)]
 		nd.LocalAddr = &net.TCPAddr{IP: ip}
 	}
 	wd := websocket.Dialer{
@@ -72,7 +89,7 @@ func (d *dialer) dial(ctx context.Context, token string) (*websocket.Conn, error
 		WriteBufferPool:  d.bufs,
 		Subprotocols:     []string{token},
 	}
-	ws, resp, err := wd.DialContext(ctx, d.wsURL, nil)
+	ws, resp, err := wd.DialContext(ctx, t.url, nil)
 	if err != nil {
 		if resp != nil {
 			return nil, &handshakeError{status: resp.StatusCode}
@@ -256,6 +273,30 @@ func loopbackHost(raw string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.To4() != nil && ip.IsLoopback()
+}
+
+// splitWSURLs parses the -ws-url list: one or more ws:// or wss:// URLs
+// separated by commas.
+func splitWSURLs(list string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		u, err := url.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("-ws-url %q: %w", s, err)
+		}
+		if (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return nil, fmt.Errorf("-ws-url %q: want ws://host[:port]/path or wss://…", s)
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-ws-url %q: no URL", list)
+	}
+	return out, nil
 }
 
 // deriveWSURL turns the control-plane URL into the messaging URL.

@@ -43,6 +43,7 @@ type fakeChat struct {
 	mu     sync.Mutex
 	rooms  map[string]*fakeRoom // by ARN
 	tokens map[string]fakeToken
+	hosts  map[string]string // user id → Host header of its WebSocket
 	nextID int
 }
 
@@ -62,10 +63,18 @@ type fakeConn struct {
 }
 
 func newFakeChat(t *testing.T) *fakeChat {
-	f := &fakeChat{rooms: map[string]*fakeRoom{}, tokens: map[string]fakeToken{}}
+	f := &fakeChat{rooms: map[string]*fakeRoom{}, tokens: map[string]fakeToken{}, hosts: map[string]string{}}
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// listen adds another listener that serves the same rooms, as another node
+// of a cluster would, and returns its WebSocket URL.
+func (f *fakeChat) listen(t *testing.T) string {
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
 }
 
 func (f *fakeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +138,9 @@ func (f *fakeChat) serveWS(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	ft, ok := f.tokens[tok]
 	delete(f.tokens, tok)
+	if ok {
+		f.hosts[ft.user] = r.Host
+	}
 	f.mu.Unlock()
 	if !ok {
 		http.Error(w, "bad token", http.StatusUnauthorized)

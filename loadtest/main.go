@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,8 +21,11 @@ import (
 
 // Config is the settings of a run; Main fills it from flags.
 type Config struct {
-	URL       string // control plane, e.g. http://127.0.0.1:8080
-	WSURL     string // messaging WebSocket; empty: derived from URL
+	URL string // control plane, e.g. http://127.0.0.1:8080
+	// WSURL is the messaging WebSocket URL, or several separated by commas
+	// (nodes of a cluster): connection i dials URL i mod n. Empty: derived
+	// from URL.
+	WSURL     string
 	AccessKey string
 	SecretKey string
 	Region    string
@@ -41,7 +45,7 @@ type Config struct {
 	RoomRate        int           // maximumMessageRatePerSecond of the rooms created
 
 	ExpectErrors []int  // ERROR codes that do not fail the run
-	ServerPID    int    // local server to sample from /proc; 0: none
+	ServerPIDs   []int  // local server processes to sample from /proc
 	Sources      string // source addresses for loopback targets
 	KeepRooms    bool   // do not delete the rooms afterwards
 }
@@ -74,6 +78,9 @@ func (c *Config) check() error {
 			return err
 		}
 		c.WSURL = u
+	}
+	if _, err := splitWSURLs(c.WSURL); err != nil {
+		return err
 	}
 	if _, err := sourceAddrs(c.Sources); err != nil {
 		return err
@@ -121,7 +128,7 @@ func newFlagSet(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "control-plane `URL` of the server")
-	fs.StringVar(&cfg.WSURL, "ws-url", "", "messaging WebSocket `URL` (default: -url with ws:// or wss:// and path /)")
+	fs.StringVar(&cfg.WSURL, "ws-url", "", "messaging WebSocket `URL`s, comma-separated: connection i dials URL i mod n, e.g. one per cluster node, or the balancer's one (default: -url with ws:// or wss:// and path /)")
 	fs.StringVar(&cfg.AccessKey, "access-key", os.Getenv("PARLEY_ACCESS_KEY_ID"), "access key id for SigV4 (default $PARLEY_ACCESS_KEY_ID, else from -data-dir)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", os.Getenv("PARLEY_SECRET_ACCESS_KEY"), "secret access key (default $PARLEY_SECRET_ACCESS_KEY, else from -data-dir)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "server data `dir` whose credentials.json supplies the key when none is given")
@@ -140,7 +147,7 @@ func newFlagSet(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.RoomRate, "room-rate", 100, "maximumMessageRatePerSecond of the rooms created (1-100)")
 	fs.StringVar(&o.expect, "expect-errors", "", "comma-separated ERROR codes (e.g. 429) that do not fail the run")
 	fs.BoolVar(&o.failOnLoss, "fail-on-loss", true, "exit non-zero if any message was lost or duplicated or an unexpected ERROR frame came")
-	fs.StringVar(&o.serverPID, "server-pid", "", "`pid` of a local server to sample RSS and CPU from /proc, or \"auto\" to find a running \"parley serve\"")
+	fs.StringVar(&o.serverPID, "server-pid", "", "`pid`s of local server processes (comma-separated, e.g. every node of a cluster) to sample RSS and CPU from /proc, summed and per process, with server CPU seconds per million deliveries; or \"auto\" to find the one running \"parley serve\"")
 	fs.StringVar(&cfg.Sources, "src", "127.0.0.2-127.0.0.20", "source addresses (range or comma list) to spread connections over when the target is loopback; empty = the kernel's choice")
 	fs.BoolVar(&cfg.KeepRooms, "keep-rooms", false, "do not delete the rooms when done")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON on stdout instead of the table")
@@ -178,26 +185,37 @@ func parseFlags(args []string, stderr io.Writer) (Config, options, error) {
 		}
 		cfg.AccessKey, cfg.SecretKey = a, s
 	}
-	pid, err := resolvePID(o.serverPID)
+	pids, err := resolvePIDs(o.serverPID)
 	if err != nil {
 		return cfg, o, err
 	}
-	cfg.ServerPID = pid
+	cfg.ServerPIDs = pids
 	return cfg, o, cfg.check()
 }
 
-func resolvePID(s string) (int, error) {
-	switch s {
+// resolvePIDs parses -server-pid: "", "auto" or a comma-separated list.
+func resolvePIDs(s string) ([]int, error) {
+	switch strings.TrimSpace(s) {
 	case "":
-		return 0, nil
+		return nil, nil
 	case "auto":
-		return findServerPID()
+		pid, err := findServerPID()
+		if err != nil {
+			return nil, err
+		}
+		return []int{pid}, nil
 	}
-	pid, err := strconv.Atoi(s)
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("-server-pid: %q is neither a process id nor \"auto\"", s)
+	var pids []int
+	for _, f := range strings.Split(s, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("-server-pid: %q is neither a list of process ids nor \"auto\"", s)
+		}
+		if !slices.Contains(pids, pid) {
+			pids = append(pids, pid)
+		}
 	}
-	return pid, nil
+	return pids, nil
 }
 
 // Main runs `parley bench` with args (the arguments after "bench"). It writes

@@ -28,7 +28,7 @@ func TestParseFlags(t *testing.T) {
 		want := Config{URL: "https://chat.example:8443/x", WSURL: "wss://chat.example:8443/", AccessKey: "AK", SecretKey: "SK",
 			Region: "us-east-1", Conns: 500, Rooms: 5, Senders: 20, Rate: 0, Payload: 200, Duration: 3 * time.Second,
 			Ramp: 250, DialConcurrency: 64, Window: 8, Settle: time.Second, Drain: 2 * time.Second, RoomRate: 50,
-			ExpectErrors: []int{429, 406}, ServerPID: 1, Sources: "127.0.0.2-127.0.0.20"}
+			ExpectErrors: []int{429, 406}, ServerPIDs: []int{1}, Sources: "127.0.0.2-127.0.0.20"}
 		if diff := cmp.Diff(want, cfg); diff != "" {
 			t.Fatalf("config (-want +got):\n%s", diff)
 		}

@@ -86,7 +86,7 @@ func TestWriteTable(t *testing.T) {
 	var b bytes.Buffer
 	WriteTable(&b, sampleResult())
 	out := b.String()
-	for _, want := range []string{"lost", "10 (at 1 connections)", "p99", "429: 3", "server RSS", "FAIL: 10 deliveries lost"} {
+	for _, want := range []string{"lost", "10 (at 1 connections)", "p99", "429: 3", "server RSS", "per million deliveries", "FAIL: 10 deliveries lost"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

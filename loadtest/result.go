@@ -95,9 +95,12 @@ type Bucket struct {
 	Count  uint64  `json:"count"`
 }
 
-// ServerStats describes the server process during the run.
+// ServerStats describes the server processes during the run: with several
+// (-server-pid a,b,c) the byte and second figures are their sums and Nodes
+// holds each.
 type ServerStats struct {
 	PID               int    `json:"pid"`
+	PIDs              []int  `json:"pids,omitempty"`
 	RSSStartBytes     uint64 `json:"rssStartBytes"`
 	RSSConnectedBytes uint64 `json:"rssConnectedBytes"`
 	RSSPeakBytes      uint64 `json:"rssPeakBytes"`
@@ -106,10 +109,28 @@ type ServerStats struct {
 	// the connections opened.
 	RSSPerConnBytes float64 `json:"rssPerConnBytes"`
 	CPUSecondsSend  float64 `json:"cpuSecondsSend"`
-	CPUSecondsTotal float64 `json:"cpuSecondsTotal"`
-	Error           string  `json:"error,omitempty"`
+	// CPUSecondsDelivery is the CPU time from the start of sending to the
+	// end of the drain: the work of delivering the messages.
+	CPUSecondsDelivery float64 `json:"cpuSecondsDelivery"`
+	// CPUSecondsPerMillionDeliveries is CPUSecondsDelivery per million
+	// deliveries, comparable between one node and several.
+	CPUSecondsPerMillionDeliveries float64     `json:"cpuSecondsPerMillionDeliveries"`
+	CPUSecondsTotal                float64     `json:"cpuSecondsTotal"`
+	Error                          string      `json:"error,omitempty"`
+	Nodes                          []NodeStats `json:"nodes,omitempty"`
+}
 
-	cpuStart, cpuSendStart, cpuSendEnd float64
+// NodeStats describes one server process of several.
+type NodeStats struct {
+	PID                int     `json:"pid"`
+	RSSStartBytes      uint64  `json:"rssStartBytes"`
+	RSSConnectedBytes  uint64  `json:"rssConnectedBytes"`
+	RSSPeakBytes       uint64  `json:"rssPeakBytes"`
+	RSSEndBytes        uint64  `json:"rssEndBytes"`
+	CPUSecondsSend     float64 `json:"cpuSecondsSend"`
+	CPUSecondsDelivery float64 `json:"cpuSecondsDelivery"`
+	CPUSecondsTotal    float64 `json:"cpuSecondsTotal"`
+	Error              string  `json:"error,omitempty"`
 }
 
 // ClientStats is this load generator's own CPU use.
@@ -169,13 +190,7 @@ func (r *run) fill(res *Result) {
 	for _, s := range m.samples {
 		res.PeakDeliveriesPerSecond = max(res.PeakDeliveriesPerSecond, s.DeliveriesPerSecond)
 	}
-	if m.pid > 0 {
-		s := m.server
-		if res.Connected > 0 && s.RSSConnectedBytes > s.RSSStartBytes {
-			s.RSSPerConnBytes = float64(s.RSSConnectedBytes-s.RSSStartBytes) / float64(res.Connected)
-		}
-		res.Server = &s
-	}
+	res.Server = m.serverStats(res.Delivered, res.Connected)
 	res.Failures = failures(res)
 }
 

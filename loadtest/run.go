@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -73,6 +72,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	sleepUntil(ctx, time.Now().Add(cfg.Settle))
 	r.sendPhase(ctx, res)
 	r.drainPhase(ctx, res)
+	r.mon.markDrainEnd()
 	r.closeAll()
 	r.mon.stop()
 	r.fill(res)
@@ -80,18 +80,19 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 }
 
 func newRun(cfg Config, progress io.Writer) (*run, error) {
-	var addrs []net.IP
-	if loopbackHost(cfg.WSURL) {
-		var err error
-		if addrs, err = sourceAddrs(cfg.Sources); err != nil {
-			return nil, err
-		}
+	addrs, err := sourceAddrs(cfg.Sources)
+	if err != nil {
+		return nil, err
+	}
+	urls, err := splitWSURLs(cfg.WSURL)
+	if err != nil {
+		return nil, err
 	}
 	total := cfg.Duration + cfg.Drain + time.Duration(float64(cfg.Conns)/max(cfg.Ramp, 1)*float64(time.Second))
 	return &run{
 		cfg:         cfg,
 		cp:          newControlPlane(cfg.URL, cfg.Region, cfg.AccessKey, cfg.SecretKey, cfg.DialConcurrency),
-		dl:          newDialer(cfg.WSURL, addrs),
+		dl:          newDialer(urls, addrs),
 		progress:    progress,
 		start:       time.Now(),
 		session:     min(180, max(60, int(total.Minutes())+10)),
@@ -211,7 +212,7 @@ func (r *run) open(ctx context.Context, i int) {
 		r.count(r.connFails, "token: "+reason(err))
 		return
 	}
-	ws, err := r.dl.dial(ctx, token)
+	ws, err := r.dl.dial(ctx, i, token)
 	if err != nil {
 		r.count(r.connFails, reason(err))
 		return

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -86,10 +87,20 @@ func messageRows(r *rows, res *Result) {
 // resourceRows describes the server's and the client's memory and CPU.
 func resourceRows(r *rows, res *Result) {
 	if s := res.Server; s != nil {
-		r.add("server pid", "%d", s.PID)
+		if len(s.PIDs) > 1 {
+			r.add("server pids", "%s (figures are sums)", intsText(s.PIDs))
+		} else {
+			r.add("server pid", "%d", s.PID)
+		}
 		r.add("server RSS", "start %s  connected %s  peak %s  end %s  (%.1f KiB/conn)",
 			fmtBytes(s.RSSStartBytes), fmtBytes(s.RSSConnectedBytes), fmtBytes(s.RSSPeakBytes), fmtBytes(s.RSSEndBytes), s.RSSPerConnBytes/1024)
 		r.add("server CPU", "%.2fs while sending (%.0f%%), %.2fs in all", s.CPUSecondsSend, 100*rate(s.CPUSecondsSend, res.SendSeconds), s.CPUSecondsTotal)
+		r.add("server CPU/delivery", "%.2fs per million deliveries (%.2fs from first send to end of drain)",
+			s.CPUSecondsPerMillionDeliveries, s.CPUSecondsDelivery)
+		for _, n := range s.Nodes {
+			r.add(fmt.Sprintf("  pid %d", n.PID), "RSS peak %s end %s, CPU %.2fs while sending, %.2fs delivering, %.2fs in all",
+				fmtBytes(n.RSSPeakBytes), fmtBytes(n.RSSEndBytes), n.CPUSecondsSend, n.CPUSecondsDelivery, n.CPUSecondsTotal)
+		}
 		if s.Error != "" {
 			r.add("server sampling", "%s", s.Error)
 		}
@@ -121,4 +132,12 @@ func countsText(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+func intsText(v []int) string {
+	parts := make([]string, len(v))
+	for i, n := range v {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
 }

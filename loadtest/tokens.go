@@ -46,7 +46,7 @@ func RunTokens(ctx context.Context, cfg Config) (*TokenResult, error) {
 	defer r.deleteRooms()
 	res := &TokenResult{URL: cfg.URL, Rooms: cfg.Rooms, Concurrency: cfg.DialConcurrency, Failures: map[string]int{}}
 	t := &tokenRun{run: r, res: res, deadline: time.Now().Add(cfg.Duration)}
-	stats := startCPU(cfg.ServerPID)
+	stats := startCPU(cfg.ServerPIDs)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range cfg.DialConcurrency {
@@ -105,30 +105,36 @@ func (cp *controlPlane) tryTokenOnce(ctx context.Context, roomARN, userID string
 	return nil
 }
 
-// cpuStats measures the CPU time of this process and, if pid is not 0, of
-// the server.
+// cpuStats measures the CPU time of this process and of the server
+// processes pids.
 type cpuStats struct {
-	pid            int
-	server, client float64
-	serverOK       bool
+	pids   []int
+	server []float64 // by pid; -1 where it could not be read
+	client float64
 }
 
-func startCPU(pid int) *cpuStats {
-	s := &cpuStats{pid: pid, client: selfCPU()}
-	if pid != 0 {
+func startCPU(pids []int) *cpuStats {
+	s := &cpuStats{pids: pids, client: selfCPU()}
+	for _, pid := range pids {
+		cpu := -1.0
 		if p, err := readProc(pid); err == nil {
-			s.server, s.serverOK = p.CPU, true
+			cpu = p.CPU
 		}
+		s.server = append(s.server, cpu)
 	}
 	return s
 }
 
-// since returns the server's and this process's CPU seconds since start.
+// since returns the servers' (summed) and this process's CPU seconds since
+// start.
 func (s *cpuStats) since() (server, client float64) {
 	client = selfCPU() - s.client
-	if s.serverOK {
-		if p, err := readProc(s.pid); err == nil {
-			server = p.CPU - s.server
+	for i, pid := range s.pids {
+		if s.server[i] < 0 {
+			continue
+		}
+		if p, err := readProc(pid); err == nil {
+			server += p.CPU - s.server[i]
 		}
 	}
 	return server, client
