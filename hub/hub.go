@@ -5,6 +5,12 @@
 // A room is subscribed to the Bus while it has at least one local
 // connection: on the first Join and until the last Leave.
 //
+// A room's settings change with RoomUpdated only to a newer copy: the
+// higher Version when both copies have one (copies published by different
+// nodes may arrive out of order), else the later or equal UpdateTime. A
+// bus that may lose messages (NATS across a reconnect) is made good by
+// RefreshRooms, after each reconnect and on a period.
+//
 // Lock order: shard.mu, then Room.mu. Neither is held while subscribing to
 // or unsubscribing from the Bus, nor while a connection is closed.
 package hub

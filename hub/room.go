@@ -42,17 +42,29 @@ func (r *Room) ID() string { return r.id }
 // shared and must not be modified.
 func (r *Room) Settings() *parley.Room { return r.settings.Load() }
 
-// offerSettings installs room unless the current settings are newer.
+// offerSettings installs room if it is newer than the current settings.
 func (r *Room) offerSettings(room *parley.Room) {
 	for {
 		cur := r.settings.Load()
-		if cur == room || cur.UpdateTime.After(room.UpdateTime) {
+		if cur == room || !newer(room, cur) {
 			return
 		}
 		if r.settings.CompareAndSwap(cur, room) {
 			return
 		}
 	}
+}
+
+// newer reports whether room is a later copy than cur. When both carry a
+// Version (the store's count of changes) it decides, so copies published
+// by different nodes, or read before and delivered after an update, are
+// ordered without clocks; a Version of 0 is unknown, and then UpdateTime
+// decides, the later or equal copy winning.
+func newer(room, cur *parley.Room) bool {
+	if room.Version != 0 && cur.Version != 0 {
+		return room.Version > cur.Version
+	}
+	return !cur.UpdateTime.After(room.UpdateTime)
 }
 
 // add reports false when the room was deleted.
@@ -70,8 +82,9 @@ func (r *Room) add(c Conn) bool {
 }
 
 // Refresh applies room as read from the Store after a Join that asked for
-// it: newer settings are installed, and nil (the room no longer exists)
-// ends the room's connections as RoomDeleted would have.
+// it: newer settings are installed (see RoomUpdated in Hub's doc), and nil
+// (the room no longer exists) ends the room's connections as RoomDeleted
+// would have.
 func (r *Room) Refresh(room *parley.Room) {
 	if room == nil {
 		r.markDeleted()

@@ -297,7 +297,11 @@ func (b *Bus) Publish(ctx context.Context, m *parley.BusMessage) error {
 	if err := b.usable(); err != nil {
 		return err
 	}
-	if err := b.nc.Publish(b.roomSubject(m.RoomID), data); err != nil {
+	err = b.nc.Publish(b.roomSubject(m.RoomID), data)
+	if errors.Is(err, natsgo.ErrReconnectBufExceeded) {
+		err = ErrNotConnected // the connection went down since usable
+	}
+	if err != nil {
 		return fmt.Errorf("nats bus: publish to room %s: %w", m.RoomID, err)
 	}
 	return nil
