@@ -54,6 +54,11 @@ const numShards = 32
 
 // Hub is the set of rooms with local connections. Create it with New.
 type Hub struct {
+	// Observe, when set before the first Join, is called with every
+	// Broadcast a room receives and the room's settings as the hub holds
+	// them, before the frame is fanned out. It must not block.
+	Observe func(m *parley.BusMessage, room *parley.Room)
+
 	bus   parley.Bus
 	seed  maphash.Seed
 	slow  atomic.Uint64

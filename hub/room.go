@@ -116,6 +116,9 @@ func (r *Room) remove(c Conn) bool {
 func (r *Room) deliver(m *parley.BusMessage) {
 	switch m.Kind {
 	case parley.Broadcast:
+		if obs := r.hub.Observe; obs != nil {
+			obs(m, r.Settings())
+		}
 		r.broadcast(m.Frame, "")
 	case parley.DisconnectUser:
 		r.broadcast(m.Frame, m.UserID)

@@ -58,6 +58,7 @@ func TestRoomUpdatedAndDeleted(t *testing.T) {
 	upd := *e.room
 	upd.MaximumMessageLength = 3
 	upd.UpdateTime = upd.UpdateTime.Add(time.Second)
+	upd.Version++
 	if err := e.bus.Publish(context.Background(), &parley.BusMessage{Kind: parley.RoomUpdated, RoomID: e.room.ID, Room: &upd}); err != nil {
 		t.Fatal(err)
 	}

@@ -92,6 +92,10 @@ type Server struct {
 	PerRoomMetrics bool
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+	// NodeName names this node on the messages it publishes. In a cluster
+	// every node's name differs: a node counts the room messages that other
+	// nodes accepted against the room's rate (see chargeRemote).
+	NodeName string
 
 	once    sync.Once
 	hub     *hub.Hub
@@ -126,7 +130,8 @@ const (
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.hub = hub.New(s.Bus)
-		s.events = &roomevent.Service{Bus: s.Bus, ChatLog: s.ChatLog, Logger: s.Logger, Now: s.Now}
+		s.hub.Observe = s.chargeRemote
+		s.events = &roomevent.Service{Bus: s.Bus, ChatLog: s.ChatLog, Logger: s.Logger, Now: s.Now, Origin: s.NodeName}
 		s.conns = make(map[*conn]struct{})
 		s.metrics = newMetrics(s.hub, s.PerRoomMetrics)
 		if s.Registerer != nil {

@@ -44,6 +44,10 @@ type Service struct {
 	Logger *slog.Logger
 	// Now is the clock of SendTime. Nil means time.Now.
 	Now func() time.Time
+	// Origin names this node on the messages it publishes, so that the
+	// others can tell its room messages from their own. Empty on a single
+	// node.
+	Origin string
 }
 
 // SendMessage publishes the MESSAGE msg, whose ID and SendTime are set, to
@@ -51,7 +55,7 @@ type Service struct {
 // knows it: for a connection, the hub's live copy).
 func (s *Service) SendMessage(ctx context.Context, room *parley.Room, msg *parley.Message) error {
 	frame := msg.AppendJSON(make([]byte, 0, 256+len(msg.RequestID)+len(msg.Content)+2*parley.AttributesSize(msg.Attributes)))
-	m := &parley.BusMessage{Kind: parley.Broadcast, RoomID: room.ID, Frame: frame}
+	m := &parley.BusMessage{Kind: parley.Broadcast, RoomID: room.ID, Frame: frame, Origin: s.Origin, Rated: true}
 	return s.publishFrame(ctx, room, m, parley.TypeMessage, msg.SendTime)
 }
 

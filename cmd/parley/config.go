@@ -87,8 +87,9 @@ type ChatLogConfig struct {
 // ClusterConfig selects the shared store and bus of a cluster. Empty means
 // the embedded single-node default.
 type ClusterConfig struct {
-	DatabaseURL string
-	NATSURL     string
+	DatabaseURL         string
+	NATSURL             string
+	RoomRefreshInterval time.Duration
 }
 
 // envPrefix is the prefix of every environment twin.
@@ -104,6 +105,7 @@ func (c *Config) newFlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.NodeName, "node-name", "", "this node's name in logs and metrics (default: the address listened on)")
 	fs.StringVar(&c.Cluster.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…) of the store that the nodes of a cluster share; empty = SQLite in the data dir")
 	fs.StringVar(&c.Cluster.NATSURL, "nats-url", "", "NATS URL (nats://…) of the bus that the nodes of a cluster share; empty = in-process")
+	fs.DurationVar(&c.Cluster.RoomRefreshInterval, "room-refresh-interval", 30*time.Second, "with --nats-url, how often a node re-reads the rooms it holds, bounding how long a missed room update or deletion goes unapplied (also done after every NATS reconnect)")
 	fs.StringVar(&c.Auth.CredentialsFile, "credentials-file", "", `JSON file of API keys: {"keys":[{"accessKeyId":…,"secretAccessKey":…,"actions":["ivschat:*"]}]} (default: PARLEY_ACCESS_KEY_ID/PARLEY_SECRET_ACCESS_KEY, else <data-dir>/credentials.json, generated on first start)`)
 	fs.BoolVar(&c.Auth.InsecureDevAuth, "insecure-dev-auth", false, "accept any well-formed SigV4 signature from any key (local development only)")
 	fs.StringVar(&c.Auth.TokenKeyFile, "token-key-file", "", "32-byte key that seals chat tokens (default: kept in the database with --database-url, else <data-dir>/token.key; generated on first start)")

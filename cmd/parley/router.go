@@ -27,8 +27,8 @@ func (m *Main) router(controlPlane http.Handler) http.Handler {
 				w.Write([]byte("ok\n"))
 				return
 			case "/readyz":
-				if !m.ready.Load() {
-					http.Error(w, "shutting down", http.StatusServiceUnavailable)
+				if err := m.notReady(r.Context()); err != nil {
+					http.Error(w, err.Error(), http.StatusServiceUnavailable)
 					return
 				}
 				w.Write([]byte("ready\n"))

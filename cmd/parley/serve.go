@@ -48,6 +48,8 @@ type Main struct {
 	ready     atomic.Bool
 	served    chan error
 	pprof     *http.Server // nil unless --pprof-listen
+
+	stopRefresh func() // stops the periodic room refresh; nil when none runs
 }
 
 // NewMain returns a Main with the default configuration.
@@ -115,6 +117,7 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.serve(cp)
+	m.startRoomRefresh(m.Config.Cluster.RoomRefreshInterval)
 	m.printBanner(sec.keysFrom)
 	return nil
 }
@@ -189,6 +192,7 @@ func (m *Main) newMessaging(sealer *token.Sealer, reviewer *review.Invoker) *mes
 		QueueSize:      c.Messaging.QueueSize,
 		MaxFrameSize:   c.Messaging.MaxFrameSize,
 		PingInterval:   c.Messaging.PingInterval,
+		NodeName:       m.NodeName,
 		Logger:         m.Logger,
 		Registerer:     m.metrics,
 	}
@@ -224,6 +228,10 @@ func (m *Main) serve(cp http.Handler) {
 func (m *Main) Close(ctx context.Context) error {
 	m.ready.Store(false)
 	m.stopPprof()
+	if m.stopRefresh != nil {
+		m.stopRefresh()
+		m.stopRefresh = nil
+	}
 	var errs []error
 	if m.server != nil {
 		m.server.SetKeepAlivesEnabled(false)
