@@ -374,3 +374,109 @@ func testClusterRoomRate(t *testing.T, c *clustertest.Cluster, lb *ivschat.Clien
 			a, elapsed, limit, len(c.Nodes), minAccepted, maxAccepted)
 	}
 }
+
+// TestCluster_Failures takes PostgreSQL, then NATS, then a node away from a
+// running cluster: live chat and readiness behave as docs/deploy.md says,
+// and everything recovers without a restart.
+func TestCluster_Failures(t *testing.T) {
+	c := startCluster(t, "--api-rate-limits=false", "--room-refresh-interval=1s")
+	lb := clusterClient(c.Nginx.Addr)
+	ctx := context.Background()
+	room := mustCreateRoom(t, lb, nil)
+	a := mustDial(t, c.Nodes[0].Addr, lb, room, "alice")
+	b := mustDial(t, c.Nodes[1].Addr, lb, room, "bob")
+	exchange := func(t *testing.T, content string) {
+		t.Helper()
+		a.sendMessage(content, nil)
+		for _, cl := range []*wsClient{a, b} {
+			if f := cl.nextOf("MESSAGE", 5*time.Second); f.Content != content {
+				t.Fatalf("got %s, want %q", f.Raw, content)
+			}
+		}
+	}
+	allReady := func(want int) func() bool {
+		return func() bool {
+			for _, n := range c.Nodes {
+				if readyz(n.Addr) != want {
+					return false
+				}
+			}
+			return true
+		}
+	}
+
+	t.Run("PostgresUnreachable", func(t *testing.T) {
+		spare := mustToken(t, lb, room, "carol")
+		c.Database.Cut()
+		waitFor(t, 10*time.Second, "every /readyz 503 without the database", allReady(http.StatusServiceUnavailable))
+		exchange(t, "chat flows without the database")
+		if _, status := dialWith(t, c.Nodes[2].Addr, spare); status < 500 {
+			t.Fatalf("handshake without the database: status %d, want 5xx", status)
+		}
+		if _, err := clusterClient(c.Nodes[2].Addr).GetRoom(ctx, &ivschat.GetRoomInput{Identifier: aws.String(room)}); err == nil {
+			t.Fatal("GetRoom without the database succeeded")
+		}
+		c.Database.Restore()
+		waitFor(t, 15*time.Second, "every /readyz 200 once the database is back", allReady(http.StatusOK))
+		if _, status := dialWith(t, c.Nodes[2].Addr, spare); status != 0 {
+			t.Fatalf("handshake after the database came back: status %d, want success (the refused try must not have used the token)", status)
+		}
+	})
+
+	t.Run("NATSUnreachable", func(t *testing.T) {
+		c.NATS.Stop()
+		waitFor(t, 15*time.Second, "every /readyz 503 without NATS", allReady(http.StatusServiceUnavailable))
+		rid := a.sendMessage("into the void", nil)
+		if f := a.next(5 * time.Second); f.Type != "ERROR" || f.RequestID != rid {
+			t.Fatalf("send without NATS answered %s, want an ERROR for %s", f.Raw, rid)
+		}
+		// A change made while NATS is down reaches no node by the bus; the
+		// re-read after the reconnect applies it.
+		if _, err := clusterClient(c.Nodes[2].Addr).UpdateRoom(ctx, &ivschat.UpdateRoomInput{Identifier: aws.String(room), MaximumMessageLength: aws.Int32(3)}); err == nil {
+			t.Log("UpdateRoom succeeded without NATS (the store has it; the bus did not carry it)")
+		}
+		if err := c.NATS.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, "every /readyz 200 once NATS is back", allReady(http.StatusOK))
+		waitFor(t, 10*time.Second, "the length limit re-read on node1", func() bool {
+			a.sendMessage("long again", nil)
+			f := a.next(5 * time.Second)
+			return f.Type == "ERROR" && f.ErrorCode == 400
+		})
+		if _, err := clusterClient(c.Nodes[2].Addr).UpdateRoom(ctx, &ivschat.UpdateRoomInput{Identifier: aws.String(room), MaximumMessageLength: aws.Int32(500)}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "chat across nodes after NATS came back", func() bool {
+			a.sendMessage("back", nil)
+			f := a.next(5 * time.Second)
+			if f.Type != "MESSAGE" {
+				return false
+			}
+			g := b.nextOf("MESSAGE", 5*time.Second)
+			return g.Content == "back"
+		})
+	})
+
+	t.Run("NodeKilled", func(t *testing.T) {
+		created := mustCreateRoom(t, clusterClient(c.Nodes[1].Addr), nil)
+		c.Nodes[1].Kill()
+		b.closed(5 * time.Second)
+		// The client comes back through the balancer, which skips the dead
+		// node, and hears what is sent on the others.
+		back := mustDial(t, c.Nginx.Addr, lb, room, "bob")
+		waitFor(t, 10*time.Second, "a message from node1 to bob on another node", func() bool {
+			a.sendMessage("after the kill", nil)
+			a.nextOf("MESSAGE", 5*time.Second)
+			select {
+			case f := <-back.frames:
+				return f.Type == "MESSAGE"
+			case <-time.After(500 * time.Millisecond):
+				return false
+			}
+		})
+		if _, err := lb.GetRoom(ctx, &ivschat.GetRoomInput{Identifier: aws.String(created)}); err != nil {
+			t.Fatalf("a room created through the killed node is gone: %v", err)
+		}
+	})
+}
