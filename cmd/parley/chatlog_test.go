@@ -156,7 +156,15 @@ func TestChatLogJetStream(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no chat log stream: %v", err)
 	}
-	if info, err := stream.Info(ctx); err != nil || info.State.Msgs != 0 || info.State.LastSeq != 1 {
-		t.Errorf("stream state %+v, %v: want the one record published and acked", info.State, err)
+	// The destination writes the record before the ack reaches the
+	// stream: poll for it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		info, err := stream.Info(ctx)
+		if err == nil && info.State.Msgs == 0 && info.State.LastSeq == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream state %+v, %v: want the one record published and acked", info.State, err)
+		}
 	}
 }
