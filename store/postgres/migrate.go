@@ -4,15 +4,12 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parleychat/parley/store/internal/migration"
 )
 
 // migrationFS holds the schema migrations, named NNNN_description.sql and
@@ -22,49 +19,12 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the *.sql files of fsys's migrations directory. The
-// numbers must run 1, 2, 3, … without gaps, so that a missing file is noticed.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", base)
-		}
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", base, err)
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
-
 // migrate applies the migrations the schema lacks in one transaction that
 // first takes the advisory lock key: Opens racing on an empty database
 // queue on the lock, the first applies everything, the others then find it
 // applied. PostgreSQL's DDL is transactional, so a failing migration leaves
 // the schema as it was.
-func migrate(ctx context.Context, pool *pgxpool.Pool, key int64, ms []migration) error {
+func migrate(ctx context.Context, pool *pgxpool.Pool, key int64, ms []migration.Migration) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, key); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
@@ -86,13 +46,13 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, key int64, ms []migration)
 			return fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", current, len(ms))
 		}
 		for _, m := range ms[current:] {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migrate: apply %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, time.Now().UnixNano())
+				m.Version, m.Name, time.Now().UnixNano())
 			if err != nil {
-				return fmt.Errorf("migrate: record %s: %w", m.name, err)
+				return fmt.Errorf("migrate: record %s: %w", m.Name, err)
 			}
 		}
 		return nil

@@ -47,6 +47,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parleychat/parley"
+
+	"github.com/parleychat/parley/store/internal/migration"
 )
 
 var (
@@ -160,7 +162,7 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	s.roomsLock = lockKey(s.schema, "rooms")
 	s.lcsLock = lockKey(s.schema, "logging_configurations")
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migration.Load(migrationFS)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/parleychat/parley/store/internal/migration"
 )
 
 func openRaw(t *testing.T) *sql.DB {
@@ -22,9 +24,9 @@ func openRaw(t *testing.T) *sql.DB {
 	return db
 }
 
-func mustLoad(t *testing.T, fsys fstest.MapFS) []migration {
+func mustLoad(t *testing.T, fsys fstest.MapFS) []migration.Migration {
 	t.Helper()
-	ms, err := loadMigrations(fsys)
+	ms, err := migration.Load(fsys)
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}
@@ -113,18 +115,18 @@ func TestLoadMigrationsRejectsGapsAndBadNames(t *testing.T) {
 		"duplicate": {"migrations/0001_a.sql": {}, "migrations/001_b.sql": {}},
 		"no number": {"migrations/init.sql": {}},
 	} {
-		if _, err := loadMigrations(fsys); err == nil {
+		if _, err := migration.Load(fsys); err == nil {
 			t.Errorf("%s: loadMigrations succeeded", name)
 		}
 	}
 }
 
 func TestEmbeddedMigrationsLoad(t *testing.T) {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migration.Load(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || ms[0].name != "0001_init.sql" {
+	if len(ms) == 0 || ms[0].Name != "0001_init.sql" {
 		t.Fatalf("embedded migrations: %+v", ms)
 	}
 }

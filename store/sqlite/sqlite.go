@@ -36,6 +36,8 @@ import (
 
 	"github.com/parleychat/parley"
 	msqlite "modernc.org/sqlite" // also registers the "sqlite" driver
+
+	"github.com/parleychat/parley/store/internal/migration"
 )
 
 var _ parley.Store = (*Store)(nil)
@@ -76,7 +78,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite store: invalid path %q", path)
 	}
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migration.Load(migrationFS)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +95,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // open connects the two pools, migrates and prepares the hot statements.
-func (s *Store) open(ctx context.Context, ms []migration) error {
+func (s *Store) open(ctx context.Context, ms []migration.Migration) error {
 	var err error
 	if s.write, err = sql.Open("sqlite", s.path+"?"+writeParams); err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley"
+
+	"github.com/parleychat/parley/store/internal/migration"
 )
 
 // TestRoomVersionAfterUpgrade opens a file made by a binary that knew only
@@ -18,7 +20,7 @@ func TestRoomVersionAfterUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := loadMigrations(migrationFS)
+	all, err := migration.Load(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
